@@ -1,0 +1,436 @@
+"""AlphaGo's 48 input planes (Silver et al. 2016, Extended Data Table 2), ablation subsets
+and the 8 board symmetries.
+
+The contract is ``../shared/REFERENCE.md`` section 1; plane order:
+
+    0-2 stone colour (player, opponent, empty)   3 ones          4-11 turns since
+    12-19 liberties        20-27 capture size    28-35 self-atari size
+    36-43 liberties after move   44 ladder capture   45 ladder escape
+    46 sensibleness        47 zeros
+
+All planes are from the view of the side to move. The kernels work on a
+:mod:`gonet.board` state plus ``played_at`` (the move number at which each stone was
+played); ladder reading plays and undoes moves in place through the board's journal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gonet.board import (
+    HEAD,
+    KO,
+    LEGAL,
+    LIB0,
+    META,
+    NEXT,
+    SIZE,
+    STONE,
+    diagonals,
+    legality,
+    lib_bit,
+    lib_count,
+    liberties_into,
+    neighbours,
+    new_journal,
+    new_state,
+    place,
+    play,
+    undo_to,
+)
+from gonet.coords import BLACK, EMPTY
+
+NUM_PLANES = 48
+LADDER_BUDGET = 200
+LADDER_NODE_LIMIT = 20000
+SETUP_AGE = 1 << 30  # "played" long ago: setup and handicap stones land in plane 11
+
+PLAYER, OPPONENT, EMPTY_PLANE, ONES = 0, 1, 2, 3
+TURNS_SINCE, LIBERTIES, CAPTURE_SIZE, SELF_ATARI, LIBERTIES_AFTER = 4, 12, 20, 28, 36
+LADDER_CAPTURE, LADDER_ESCAPE, SENSIBLE, ZEROS = 44, 45, 46, 47
+
+FEATURE_SETS: dict[str, tuple[int, ...]] = {
+    "full": tuple(range(48)),
+    "board": tuple(range(4)),
+    "board_history": tuple(range(12)),
+    "board_history_liberties": tuple(range(20)),
+    "board_liberties": tuple(range(4)) + tuple(range(12, 20)),
+}
+"""Named plane subsets for ablations: the paper's 4/12/20/48 plus board + liberties."""
+
+
+def feature_planes(name: str) -> tuple[int, ...]:
+    """Plane indices of a named feature set; raises ``ValueError`` for an unknown name."""
+    try:
+        return FEATURE_SETS[name]
+    except KeyError:
+        raise ValueError(f"unknown feature set {name!r}; choose from {', '.join(FEATURE_SETS)}") from None
+
+
+# ---------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def is_own_eye(s, nbr, diag, p, c):
+    """Empty p with only c's stones orthogonally and at most one (0 on the edge) enemy diagonal."""
+    on_board = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q < 0:
+            continue
+        on_board += 1
+        if s[STONE, q] != c:
+            return False
+    enemy = 0
+    for k in range(4):
+        q = diag[p, k]
+        if q >= 0 and s[STONE, q] == -c:
+            enemy += 1
+    return enemy <= (1 if on_board == 4 else 0)
+
+
+@njit(cache=True)
+def _ladder_candidates(s, nbr, prey, attacker_to_move, out):
+    """Moves tried at a ladder node: the attacker's ataris on the prey's two liberties; the
+    defender's extension on its liberty or captures of touching attacker groups in atari."""
+    h = s[HEAD, prey]
+    if attacker_to_move:
+        return liberties_into(s, h, out[:2])
+    defender = s[STONE, prey]
+    n = liberties_into(s, h, out[:1])
+    one = np.empty(1, dtype=np.int64)
+    r = h
+    while True:
+        for k in range(4):
+            t = nbr[r, k]
+            if t >= 0 and s[STONE, t] == -defender and lib_count(s, s[HEAD, t], 2) == 1:
+                liberties_into(s, s[HEAD, t], one)
+                seen = False
+                for j in range(n):
+                    seen |= out[j] == one[0]
+                if not seen and n < out.shape[0]:
+                    out[n] = one[0]
+                    n += 1
+        r = s[NEXT, r]
+        if r == h:
+            break
+    return n
+
+
+LADDER_WIDTH = 64  # candidates kept per ladder node
+LOST, WON, DESCEND = 0, 1, 2  # outcomes of a ladder node for its side to move
+_COUNT, _NEXT_TRY, _MARK, _PLIES = LADDER_WIDTH, LADDER_WIDTH + 1, LADDER_WIDTH + 2, LADDER_WIDTH + 3
+
+
+def ladder_stack(budget: int = LADDER_BUDGET) -> np.ndarray:
+    """Workspace for :func:`ladder_captures`."""
+    return np.zeros((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
+
+
+@njit(cache=True)
+def ladder_captures(s, nbr, prey, attacker_to_move, plies_left, log, logn, stack):
+    """Does the attacker capture the group at point ``prey`` in a ladder?
+
+    The defender (prey's owner) moves first when the prey has 1 liberty, the attacker when
+    it has 2. ``plies_left`` counts every move still allowed; a side to move with none left,
+    or a search over ``LADDER_NODE_LIMIT`` nodes, counts as "not captured". ``stack`` comes
+    from :func:`ladder_stack`. It walks an explicit stack because Numba cannot cache
+    recursive kernels; ``s`` is left as it was.
+    """
+    start = logn[0]
+    defender = s[STONE, prey]
+    depth = 0
+    stack[0, _PLIES] = plies_left
+    stack[0, _COUNT] = _ladder_candidates(s, nbr, prey, attacker_to_move, stack[0, :_COUNT])
+    stack[0, _NEXT_TRY] = 0
+    nodes = 1
+    while True:
+        attacker = attacker_to_move == (depth % 2 == 0)
+        outcome = LOST
+        if stack[depth, _PLIES] <= 0:
+            outcome = LOST if attacker else WON
+        while stack[depth, _PLIES] > 0 and stack[depth, _NEXT_TRY] < stack[depth, _COUNT]:
+            move = stack[depth, stack[depth, _NEXT_TRY]]
+            stack[depth, _NEXT_TRY] += 1
+            stack[depth, _MARK] = logn[0]
+            if play(s, nbr, move, -defender if attacker else defender, log, logn) < 0:
+                undo_to(s, log, logn, stack[depth, _MARK])
+                continue
+            libs = lib_count(s, s[HEAD, prey], 3)
+            if (attacker and libs == 1) or (not attacker and libs == 2):
+                nodes += 1
+                if nodes > LADDER_NODE_LIMIT:
+                    undo_to(s, log, logn, start)
+                    return False
+                stack[depth + 1, _PLIES] = stack[depth, _PLIES] - 1
+                stack[depth + 1, _COUNT] = _ladder_candidates(s, nbr, prey, not attacker, stack[depth + 1, :_COUNT])
+                stack[depth + 1, _NEXT_TRY] = 0
+                outcome = DESCEND
+                break
+            undo_to(s, log, logn, stack[depth, _MARK])
+            if not attacker and libs >= 3:
+                outcome = WON
+                break
+        if outcome == DESCEND:
+            depth += 1
+            continue
+        won = outcome == WON
+        while True:  # report the decided node upwards
+            if depth == 0:
+                undo_to(s, log, logn, start)
+                return won == attacker_to_move
+            depth -= 1
+            undo_to(s, log, logn, stack[depth, _MARK])
+            if won:
+                break  # the child won: this try failed, go on with the next one
+            won = True  # the child lost: this node won
+
+
+
+@njit(cache=True)
+def _look_ahead(s, nbr, p, c, friends, enemies, tmp):
+    """(captured stones, liberties after, new group size) for legal move c at p."""
+    nf = 0
+    ne = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q < 0 or s[STONE, q] == EMPTY:
+            continue
+        hq = s[HEAD, q]
+        if s[STONE, q] == c:
+            dup = False
+            for j in range(nf):
+                dup |= friends[j] == hq
+            if not dup:
+                friends[nf] = hq
+                nf += 1
+        elif lib_count(s, hq, 2) == 1:
+            dup = False
+            for j in range(ne):
+                dup |= enemies[j] == hq
+            if not dup:
+                enemies[ne] = hq
+                ne += 1
+    words = s.shape[0] - LIB0
+    for w in range(words):
+        tmp[w] = 0
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and s[STONE, q] == EMPTY:
+            tmp[q >> 6] |= lib_bit(q)
+    size = 1
+    for j in range(nf):
+        size += s[SIZE, friends[j]]
+        for w in range(words):
+            tmp[w] |= s[LIB0 + w, friends[j]]
+    captured = 0
+    for j in range(ne):
+        h = enemies[j]
+        captured += s[SIZE, h]
+        r = h
+        while True:
+            touches = False
+            for k in range(4):
+                t = nbr[r, k]
+                if t == p:
+                    touches = True
+                elif t >= 0 and s[STONE, t] == c:
+                    for i in range(nf):
+                        touches |= s[HEAD, t] == friends[i]
+            if touches:
+                tmp[r >> 6] |= lib_bit(r)
+            r = s[NEXT, r]
+            if r == h:
+                break
+    tmp[p >> 6] &= ~lib_bit(p)
+    libs = 0
+    for w in range(words):
+        x = tmp[w]
+        while x != 0:
+            x &= x - 1
+            libs += 1
+    return captured, libs, size
+
+
+@njit(cache=True)
+def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget):
+    """Fill ``out`` (uint8[48, N*N], zeroed by the caller) for colour ``c`` to move.
+
+    ``played_at[p]`` is the move number that put the stone on p; ``log``/``logn`` must be
+    a recording journal (ladders play and undo on ``s``, which is left as it was).
+    """
+    nn = s.shape[1]
+    lib_cache = np.full(nn, -1, dtype=np.int64)
+    friends = np.empty(4, dtype=np.int64)
+    enemies = np.empty(4, dtype=np.int64)
+    tmp = np.empty(s.shape[0] - LIB0, dtype=np.int64)
+    legal = np.zeros(nn, dtype=np.bool_)
+    for p in range(nn):
+        out[ONES, p] = 1
+        v = s[STONE, p]
+        if v != EMPTY:
+            out[PLAYER if v == c else OPPONENT, p] = 1
+            age = min(move_number - played_at[p], 8)
+            out[TURNS_SINCE + age - 1, p] = 1
+            h = s[HEAD, p]
+            if lib_cache[h] < 0:
+                lib_cache[h] = lib_count(s, h, 8)
+            out[LIBERTIES + lib_cache[h] - 1, p] = 1
+            continue
+        out[EMPTY_PLANE, p] = 1
+        if legality(s, nbr, p, c) != LEGAL:
+            continue
+        legal[p] = True
+        captured, libs, size = _look_ahead(s, nbr, p, c, friends, enemies, tmp)
+        out[CAPTURE_SIZE + min(captured, 7), p] = 1
+        out[LIBERTIES_AFTER + min(libs, 8) - 1, p] = 1
+        if libs == 1:
+            out[SELF_ATARI + min(size, 8) - 1, p] = 1
+        if not is_own_eye(s, nbr, diag, p, c):
+            out[SENSIBLE, p] = 1
+    _ladder_planes(s, nbr, c, legal, out, log, logn, budget)
+
+
+@njit(cache=True)
+def _ladder_planes(s, nbr, c, legal, out, log, logn, budget):
+    nn = s.shape[1]
+    stack = np.empty((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
+    # player groups in atari, by head: the prey of ladder escapes
+    in_atari = np.zeros(nn, dtype=np.bool_)
+    prey = np.empty(nn, dtype=np.int64)
+    n_prey = 0
+    for p in range(nn):
+        if s[STONE, p] == c and s[HEAD, p] == p and lib_count(s, p, 2) == 1:
+            in_atari[p] = True
+            prey[n_prey] = p
+            n_prey += 1
+    for p in range(nn):
+        if not legal[p]:
+            continue
+        chase = False  # touches an opponent group with 2 liberties
+        rescue = False  # touches a prey group, or captures something
+        for k in range(4):
+            q = nbr[p, k]
+            if q < 0:
+                continue
+            v = s[STONE, q]
+            if v == -c:
+                libs = lib_count(s, s[HEAD, q], 3)
+                chase |= libs == 2
+                rescue |= libs == 1 and n_prey > 0
+            elif v == c:
+                rescue |= in_atari[s[HEAD, q]]
+        if not (chase or rescue):
+            continue
+        mark = logn[0]
+        play(s, nbr, p, c, log, logn)
+        if chase:
+            for k in range(4):
+                q = nbr[p, k]
+                if q >= 0 and s[STONE, q] == -c and lib_count(s, s[HEAD, q], 2) == 1:
+                    if ladder_captures(s, nbr, q, False, budget - 1, log, logn, stack):
+                        out[LADDER_CAPTURE, p] = 1
+                        break
+        if rescue:
+            for i in range(n_prey):
+                libs = lib_count(s, s[HEAD, prey[i]], 3)
+                if libs >= 3 or (
+                    libs == 2 and not ladder_captures(s, nbr, prey[i], True, budget - 1, log, logn, stack)
+                ):
+                    out[LADDER_ESCAPE, p] = 1
+                    break
+        undo_to(s, log, logn, mark)
+
+
+@njit(cache=True)
+def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget):
+    """Replay a game and write the planes of the position before each move ``wanted[i]``
+    (ascending) into ``out[i]`` (uint8[len(wanted), 48, N*N], zeroed).
+
+    Returns the index of the first illegal move, or -1.
+    """
+    nn = nbr.shape[0]
+    s = np.zeros((LIB0 + (nn + 63) // 64, nn), dtype=np.int64)
+    log = np.zeros((1 << 16, 3), dtype=np.int64)
+    logn = np.zeros(1, dtype=np.int64)
+    off = np.full(1, -1, dtype=np.int64)
+    played_at = np.full(nn, -SETUP_AGE, dtype=np.int64)
+    for i in range(setup_idxs.shape[0]):
+        if s[STONE, setup_idxs[i]] != EMPTY:
+            return 0
+        place(s, nbr, setup_idxs[i], setup_colours[i], log, off)
+    j = 0
+    for m in range(idxs.shape[0]):
+        while j < wanted.shape[0] and wanted[j] == m:
+            logn[0] = 0
+            compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget)
+            j += 1
+        if play(s, nbr, idxs[m], colours[m], log, off) < 0:
+            return m
+        if idxs[m] < nn:
+            played_at[idxs[m]] = m
+    return -1
+
+
+# ---------------------------------------------------------------- Python API
+
+
+def planes_from_arrays(stones: np.ndarray, ages: np.ndarray, to_move: int, ko: int = -1,
+                       budget: int = LADDER_BUDGET) -> np.ndarray:
+    """The 48 planes (uint8[48, N, N]) of a position given as arrays.
+
+    ``stones``: int8[N, N] of BLACK/WHITE/EMPTY; ``ages``: moves since each stone was
+    played (1 = last move, anything >= 8 for setup stones); ``ko``: the idx ``to_move``
+    may not play because of simple ko, or -1. The stones' groups are not checked for
+    liberties.
+    """
+    size = stones.shape[0]
+    nn = size * size
+    s = new_state(size)
+    nbr = neighbours(size)
+    log, logn = new_journal()
+    off = np.full(1, -1, dtype=np.int64)
+    flat = np.asarray(stones).reshape(nn)
+    for p in np.flatnonzero(flat):
+        place(s, nbr, int(p), int(flat[p]), log, off)
+    if ko >= 0:
+        s[META, KO] = to_move * (ko + 1)
+    ages = np.asarray(ages, dtype=np.int64).reshape(nn)
+    if np.any(ages[flat != EMPTY] < 1):
+        raise ValueError("every stone needs an age of at least 1 (1 = the last move)")
+    played_at = -np.minimum(ages, SETUP_AGE)
+    out = np.zeros((NUM_PLANES, nn), dtype=np.uint8)
+    compute_planes(s, nbr, diagonals(size), played_at, 0, to_move, out, log, logn, budget)
+    return out.reshape(NUM_PLANES, size, size)
+
+
+def symmetry_planes(planes: np.ndarray, k: int) -> np.ndarray:
+    """Apply symmetry k (0..7) to the last two axes: k % 4 quarter turns after a transpose if k >= 4."""
+    if k >= 4:
+        planes = np.swapaxes(planes, -1, -2)
+    return np.rot90(planes, k % 4, axes=(-2, -1))
+
+
+def symmetry_idx(idx: int | np.ndarray, size: int, k: int) -> int | np.ndarray:
+    """Where symmetry k sends move idx (the pass idx stays put)."""
+    table = _symmetry_table(size)[k]
+    return table[idx]
+
+
+_SYMMETRY_TABLES: dict[int, np.ndarray] = {}
+
+
+def _symmetry_table(size: int) -> np.ndarray:
+    """``int64[8, N*N+1]``: new idx of each old idx under each symmetry."""
+    table = _SYMMETRY_TABLES.get(size)
+    if table is None:
+        nn = size * size
+        table = np.empty((8, nn + 1), dtype=np.int64)
+        grid = np.arange(nn).reshape(size, size)
+        for k in range(8):
+            moved = symmetry_planes(grid, k).reshape(nn)  # moved[new] = old
+            table[k, moved] = np.arange(nn)
+            table[k, nn] = nn
+        _SYMMETRY_TABLES[size] = table
+    return table

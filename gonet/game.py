@@ -1,0 +1,219 @@
+"""A game: the board plus history, whose turn, komi, handicap, superko, scoring and undo.
+
+:class:`Game` is what the GTP engine, the gym environment and the GUI hold. Bulk corpus work
+(validating and featurising thousands of games) skips it and runs the Numba kernels over
+whole records: see :func:`record_arrays` and :func:`check_record`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gonet.board import (
+    LEGAL,
+    REASONS,
+    Board,
+    diagonals,
+    IllegalMove,
+    legality,
+    new_journal,
+    no_journal,
+    place,
+    replay,
+    undo_to,
+)
+from gonet.board import play as play_kernel
+from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, pass_idx
+from gonet.features import LADDER_BUDGET, NUM_PLANES, SETUP_AGE, compute_planes, feature_planes
+
+if TYPE_CHECKING:
+    from gonet.sgf import GameRecord
+
+HANDICAP_PATTERNS = ["00 22", "00 22 20", "00 22 20 02", "00 22 20 02 11", "00 22 20 02 10 12",
+                     "00 22 20 02 10 12 11", "00 22 20 02 10 12 01 21", "00 22 20 02 10 12 01 21 11"]
+"""GTP fixed handicap: row/col codes, 0 = near edge (bottom/left), 1 = middle, 2 = far edge."""
+
+
+def max_fixed_handicap(size: int) -> int:
+    """Most stones GTP's ``fixed_handicap`` allows on this board size."""
+    if size < 7:
+        return 0
+    return 4 if size == 7 or size % 2 == 0 else 9
+
+
+def fixed_handicap_points(stones: int, size: int) -> list[int]:
+    """The GTP spec's handicap points (idx) for 2..9 stones, e.g. 2 on 19x19 = D4 Q16."""
+    if not 2 <= stones <= max_fixed_handicap(size):
+        raise ValueError(f"fixed handicap {stones} on {size}x{size}: allowed 2..{max_fixed_handicap(size)}")
+    line = 2 if size < 13 else 3
+    where = {"0": line, "1": (size - 1) // 2, "2": size - 1 - line}
+    points = []
+    for code in HANDICAP_PATTERNS[stones - 2].split():
+        row_from_bottom, col = where[code[0]], where[code[1]]
+        points.append((size - 1 - row_from_bottom) * size + col)
+    return points
+
+
+class Game:
+    """A game in progress. ``play`` validates (including positional superko when on)."""
+
+    def __init__(self, size: int = 19, komi: float = 7.5, superko: bool = False):
+        self.board = Board(size)
+        self.size = size
+        self.komi = komi
+        self.superko = superko
+        self.to_move = BLACK
+        self.handicap = 0
+        self.setup: list[tuple[int, int]] = []
+        self.moves: list[tuple[int, int]] = []
+        self.played_at = np.full(size * size, -SETUP_AGE, dtype=np.int64)
+        self._history: list[tuple[np.ndarray, np.ndarray, int]] = []  # state, played_at, to_move
+        self._seen = Counter([self.board.zobrist])  # positions so far, for superko
+        self._log, self._logn = new_journal()
+
+    @property
+    def pass_idx(self) -> int:
+        return pass_idx(self.size)
+
+    @property
+    def move_number(self) -> int:
+        return len(self.moves)
+
+    @property
+    def last_move(self) -> tuple[int, int] | None:
+        return self.moves[-1] if self.moves else None
+
+    def is_over(self) -> bool:
+        """Two passes in a row end the game."""
+        return len(self.moves) >= 2 and all(idx == self.pass_idx for _, idx in self.moves[-2:])
+
+    def legality(self, idx: int, colour: int | None = None) -> str | None:
+        """None if the move is legal, else the reason it is not."""
+        colour = self.to_move if colour is None else colour
+        if idx == self.pass_idx:
+            return None
+        if not 0 <= idx < self.pass_idx:
+            return "off the board"
+        state = self.board.state
+        if not self.superko:
+            why = legality(state, self.board.nbr, idx, colour)
+            return None if why == LEGAL else REASONS[why]
+        self._logn[0] = 0
+        result = play_kernel(state, self.board.nbr, idx, colour, self._log, self._logn)
+        repeat = result >= 0 and self._seen[self.board.zobrist] > 0
+        undo_to(state, self._log, self._logn, 0)
+        if result < 0:
+            return REASONS[result]
+        return "positional superko" if repeat else None
+
+    def is_legal(self, idx: int, colour: int | None = None) -> bool:
+        return self.legality(idx, colour) is None
+
+    def legal_moves(self, colour: int | None = None) -> np.ndarray:
+        """``bool[N*N + 1]``: legal points, and pass (always legal) last."""
+        mask = np.zeros(self.pass_idx + 1, dtype=bool)
+        for idx in np.flatnonzero(self.board.state[0] == 0):
+            mask[idx] = self.is_legal(int(idx), colour)
+        mask[self.pass_idx] = True
+        return mask
+
+    def play(self, idx: int, colour: int | None = None) -> int:
+        """Play (or pass); the other side moves next. Raises :class:`IllegalMove`."""
+        colour = self.to_move if colour is None else colour
+        why = self.legality(idx, colour)
+        if why is not None:
+            where = idx_to_vertex(idx, self.size) if 0 <= idx <= self.pass_idx else f"idx {idx}"
+            raise IllegalMove(f"{colour_name(colour)} {where} (move {len(self.moves) + 1}): {why}")
+        self._history.append((self.board.state.copy(), self.played_at.copy(), self.to_move))
+        captured = self.board.play(idx, colour)
+        if idx != self.pass_idx:
+            self.played_at[idx] = len(self.moves)
+        self.moves.append((colour, idx))
+        self._seen[self.board.zobrist] += 1
+        self.to_move = -colour
+        return captured
+
+    def undo(self) -> None:
+        """Take back the last move; raises ``IndexError`` when there is none."""
+        if not self.moves:
+            raise IndexError("no move to undo")
+        self._seen[self.board.zobrist] -= 1
+        self.board.state, self.played_at, self.to_move = self._history.pop()
+        self.moves.pop()
+
+    def place_setup(self, stones: list[tuple[int, int]]) -> None:
+        """Add setup stones (SGF AB/AW or handicap) before the first move."""
+        if self.moves:
+            raise ValueError("setup stones after the first move")
+        for colour, idx in stones:
+            self.board.setup(idx, colour)
+            self.setup.append((colour, idx))
+        self._seen = Counter([self.board.zobrist])
+
+    def place_handicap(self, points: list[int]) -> None:
+        """Black's handicap stones on an empty board; White moves next."""
+        if self.moves or self.setup:
+            raise ValueError("handicap stones go on an empty board")
+        if len(set(points)) != len(points) or len(points) < 2:
+            raise ValueError("handicap needs 2 or more distinct points")
+        self.place_setup([(BLACK, p) for p in points])
+        self.handicap = len(points)
+        self.to_move = WHITE
+
+    def score(self) -> float:
+        """Tromp-Taylor area score with komi, from Black's view (> 0: Black wins)."""
+        return self.board.score(self.komi)
+
+    def result(self) -> str:
+        """SGF-style result by area score: ``B+3.5``, ``W+0.5`` or ``0``."""
+        score = self.score()
+        if score == 0:
+            return "0"
+        return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+    def planes(self, feature_set: str = "full") -> np.ndarray:
+        """The input planes (uint8[C, N, N]) of the side to move."""
+        nn = self.pass_idx
+        out = np.zeros((NUM_PLANES, nn), dtype=np.uint8)
+        self._logn[0] = 0
+        compute_planes(self.board.state, self.board.nbr, diagonals(self.size), self.played_at,
+                       len(self.moves), self.to_move, out, self._log, self._logn, LADDER_BUDGET)
+        return out[list(feature_planes(feature_set))].reshape(-1, self.size, self.size)
+
+    @classmethod
+    def from_record(cls, record: GameRecord, moves: int | None = None, superko: bool = False) -> Game:
+        """The game after the record's setup and its first ``moves`` moves (all by default)."""
+        game = cls(record.size, record.komi, superko)
+        game.place_setup(record.setup)
+        game.handicap = record.handicap
+        game.to_move = record.player_to_move_first
+        for colour, idx in record.moves[:moves]:
+            game.play(idx, colour)
+        return game
+
+
+def record_arrays(record: GameRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(setup colours, setup idxs, move colours, move idxs) as int64 arrays for the kernels."""
+    setup = np.array(record.setup, dtype=np.int64).reshape(-1, 2)
+    moves = np.array(record.moves, dtype=np.int64).reshape(-1, 2)
+    return setup[:, 0].copy(), setup[:, 1].copy(), moves[:, 0].copy(), moves[:, 1].copy()
+
+
+def check_record(record: GameRecord) -> str | None:
+    """Replay a record under the rules; None if every move is legal, else why not."""
+    board = Board(record.size)
+    setup_colours, setup_idxs, colours, idxs = record_arrays(record)
+    log, logn = no_journal()
+    for colour, idx in zip(setup_colours, setup_idxs):
+        if board.state[0, idx] != 0:
+            return f"setup {colour_name(int(colour))} {idx_to_vertex(int(idx), record.size)}: point occupied"
+        place(board.state, board.nbr, idx, colour, log, logn)
+    bad = replay(board.state, board.nbr, colours, idxs, log, logn)
+    if bad < 0:
+        return None
+    colour, idx = record.moves[bad]
+    why = REASONS[play_kernel(board.state, board.nbr, idx, colour, log, logn)]
+    return f"{colour_name(colour)} {idx_to_vertex(idx, record.size)} (move {bad + 1}): {why}"
