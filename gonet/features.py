@@ -189,8 +189,11 @@ def ladder_captures(s, nbr, prey, attacker_to_move, plies_left, log, logn, stack
 
 
 @njit(cache=True)
-def _look_ahead(s, nbr, p, c, friends, enemies, tmp):
-    """(captured stones, liberties after, new group size) for legal move c at p."""
+def _look_ahead(s, nbr, libc, p, c, friends, enemies, tmp):
+    """(captured stones, liberties after, new group size) for legal move c at p.
+
+    ``libc[h]``: liberties of the group headed at h, counted up to 8.
+    """
     nf = 0
     ne = 0
     for k in range(4):
@@ -205,7 +208,7 @@ def _look_ahead(s, nbr, p, c, friends, enemies, tmp):
             if not dup:
                 friends[nf] = hq
                 nf += 1
-        elif lib_count(s, hq, 2) == 1:
+        elif libc[hq] == 1:
             dup = False
             for j in range(ne):
                 dup |= enemies[j] == hq
@@ -254,6 +257,24 @@ def _look_ahead(s, nbr, p, c, friends, enemies, tmp):
 
 
 @njit(cache=True)
+def _is_legal(s, nbr, libc, p, c):
+    """Colour c may play empty p: the board's ``legality`` with cached liberty counts."""
+    if s[META, KO] == c * (p + 1):
+        return False
+    for k in range(4):
+        q = nbr[p, k]
+        if q < 0:
+            continue
+        v = s[STONE, q]
+        if v == EMPTY:
+            return True
+        libs = libc[s[HEAD, q]]
+        if (v == c and libs >= 2) or (v == -c and libs == 1):
+            return True
+    return False
+
+
+@njit(cache=True)
 def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget):
     """Fill ``out`` (uint8[48, N*N], zeroed by the caller) for colour ``c`` to move.
 
@@ -261,7 +282,10 @@ def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budg
     a recording journal (ladders play and undo on ``s``, which is left as it was).
     """
     nn = s.shape[1]
-    lib_cache = np.full(nn, -1, dtype=np.int64)
+    libc = np.zeros(nn, dtype=np.int64)
+    for p in range(nn):
+        if s[STONE, p] != EMPTY and s[HEAD, p] == p:
+            libc[p] = lib_count(s, p, 8)
     friends = np.empty(4, dtype=np.int64)
     enemies = np.empty(4, dtype=np.int64)
     tmp = np.empty(s.shape[0] - LIB0, dtype=np.int64)
@@ -273,27 +297,57 @@ def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budg
             out[PLAYER if v == c else OPPONENT, p] = 1
             age = min(move_number - played_at[p], 8)
             out[TURNS_SINCE + age - 1, p] = 1
-            h = s[HEAD, p]
-            if lib_cache[h] < 0:
-                lib_cache[h] = lib_count(s, h, 8)
-            out[LIBERTIES + lib_cache[h] - 1, p] = 1
+            out[LIBERTIES + libc[s[HEAD, p]] - 1, p] = 1
             continue
         out[EMPTY_PLANE, p] = 1
-        if legality(s, nbr, p, c) != LEGAL:
+        open_sides = 0
+        sides = 0
+        for k in range(4):
+            q = nbr[p, k]
+            if q >= 0:
+                sides += 1
+                open_sides += s[STONE, q] == EMPTY
+        if open_sides == sides:  # open point: legal, captures nothing, no eye
+            legal[p] = True
+            out[CAPTURE_SIZE, p] = 1
+            out[LIBERTIES_AFTER + sides - 1, p] = 1
+            out[SENSIBLE, p] = 1
+            continue
+        if not _is_legal(s, nbr, libc, p, c):
             continue
         legal[p] = True
-        captured, libs, size = _look_ahead(s, nbr, p, c, friends, enemies, tmp)
+        captured, libs, size = _look_ahead(s, nbr, libc, p, c, friends, enemies, tmp)
         out[CAPTURE_SIZE + min(captured, 7), p] = 1
         out[LIBERTIES_AFTER + min(libs, 8) - 1, p] = 1
         if libs == 1:
             out[SELF_ATARI + min(size, 8) - 1, p] = 1
         if not is_own_eye(s, nbr, diag, p, c):
             out[SENSIBLE, p] = 1
-    _ladder_planes(s, nbr, c, legal, out, log, logn, budget)
+    _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget)
 
 
 @njit(cache=True)
-def _ladder_planes(s, nbr, c, legal, out, log, logn, budget):
+def _surely_escapes(s, nbr, libc, p, h):
+    """Cheap exact filter: after the attacker plays p, the group h (2 liberties, one is p)
+    extends on its other liberty to 3+ liberties, so no ladder can take it. (Stones the
+    attacker's move captures only add liberties.)"""
+    two = np.empty(2, dtype=np.int64)
+    liberties_into(s, h, two)
+    other = two[1] if two[0] == p else two[0]
+    defender = s[STONE, h]
+    if not _is_legal(s, nbr, libc, other, defender):
+        return False
+    friends = np.empty(4, dtype=np.int64)
+    enemies = np.empty(4, dtype=np.int64)
+    tmp = np.empty(s.shape[0] - LIB0, dtype=np.int64)
+    libs = _look_ahead(s, nbr, libc, other, defender, friends, enemies, tmp)[1]
+    if tmp[p >> 6] & lib_bit(p):
+        libs -= 1  # the attacker's stone on p takes that one
+    return libs >= 3
+
+
+@njit(cache=True)
+def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
     nn = s.shape[1]
     stack = np.empty((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
     # player groups in atari, by head: the prey of ladder escapes
@@ -301,14 +355,14 @@ def _ladder_planes(s, nbr, c, legal, out, log, logn, budget):
     prey = np.empty(nn, dtype=np.int64)
     n_prey = 0
     for p in range(nn):
-        if s[STONE, p] == c and s[HEAD, p] == p and lib_count(s, p, 2) == 1:
+        if s[STONE, p] == c and s[HEAD, p] == p and libc[p] == 1:
             in_atari[p] = True
             prey[n_prey] = p
             n_prey += 1
     for p in range(nn):
         if not legal[p]:
             continue
-        chase = False  # touches an opponent group with 2 liberties
+        chase = False  # touches an opponent group with 2 liberties that might not escape
         rescue = False  # touches a prey group, or captures something
         for k in range(4):
             q = nbr[p, k]
@@ -316,8 +370,8 @@ def _ladder_planes(s, nbr, c, legal, out, log, logn, budget):
                 continue
             v = s[STONE, q]
             if v == -c:
-                libs = lib_count(s, s[HEAD, q], 3)
-                chase |= libs == 2
+                libs = libc[s[HEAD, q]]
+                chase |= libs == 2 and not _surely_escapes(s, nbr, libc, p, s[HEAD, q])
                 rescue |= libs == 1 and n_prey > 0
             elif v == c:
                 rescue |= in_atari[s[HEAD, q]]
