@@ -30,7 +30,6 @@ import bz2
 import collections
 import errno
 import gzip
-import io
 import logging
 import lzma
 import os
@@ -72,15 +71,14 @@ SKIP_REASONS = (
     "unreadable gzip",  # corrupt or truncated gzip data; what came before it is still read
     "unreadable file",  # OSError reading a file inside a folder
     "bad archive",  # an archive that cannot be opened at all
-    "truncated archive",  # an archive that breaks off; the members before it are read
+    "truncated archive",  # an archive cut short or corrupt part-way; the members before it are read
     "bad archive member",  # a zip member that cannot be read; the others are read
 )
 
-_GZ_CHUNK = 1 << 20
+_GZ_CHUNK = 1 << 18
 _SGF_SUFFIXES = (".sgf", ".sgfs")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError)
-_GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class SgfError(ValueError):
@@ -173,12 +171,13 @@ def _no_game_reason(data: bytes) -> str:
     return "no game found"
 
 
-def parse_game(data: bytes, name: str = "") -> GameRecord:
+def parse_game(data: bytes, name: str = "", size: int | None = None) -> GameRecord:
     """Read one game from ``data`` (anything after the first game is ignored).
 
-    Raises :class:`SgfError` naming ``name`` and the reason when the game is unusable.
+    Raises :class:`SgfError` naming ``name`` and the reason when the game is unusable;
+    with ``size``, other board sizes are rejected as "board size N" before the moves are read.
     """
-    return _parse_game(data, name, None)
+    return _parse_game(data, name, size)
 
 
 def _parse_game(data: bytes, name: str, want_size: int | None) -> GameRecord:
@@ -368,27 +367,38 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _gunzip(stream: BinaryIO, name: str, stats: ReadStats) -> bytes:
-    """Decompress what can be decompressed; a corrupt or cut-off tail is counted, not raised."""
-    chunks = []
+def _gunzip(data: bytes, name: str, stats: ReadStats) -> tuple[bytes, bool]:
+    """Decompress gzip ``data`` (all its members) -> (bytes, whether all of it was sound).
+
+    A corrupt or cut-off tail is counted, not raised; zlib is fed in chunks so that the
+    games before the damage are kept.
+    """
+    out = []
+    pos = 0
     try:
-        with gzip.GzipFile(fileobj=stream) as gz:
-            while chunk := gz.read(_GZ_CHUNK):
-                chunks.append(chunk)
-    except _GZIP_ERRORS as e:
+        while pos < len(data):
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and CRC
+            while not inflater.eof and pos < len(data):
+                out.append(inflater.decompress(data[pos : pos + _GZ_CHUNK]))
+                pos += _GZ_CHUNK
+            if not inflater.eof:
+                raise EOFError("compressed data ends before the end-of-stream marker")
+            data, pos = inflater.unused_data.lstrip(b"\0"), 0  # another member, or zero padding
+    except (zlib.error, EOFError) as e:
         stats.skip("unreadable gzip", name, f"{type(e).__name__}: {e}")
-    return b"".join(chunks)
+        return b"".join(out), False
+    return b"".join(out), True
 
 
 def _iter_data(data: bytes, name: str, stats: ReadStats, gzipped: bool = False) -> Iterator[tuple[str, bytes]]:
     """The games in one file's bytes; "#i" is added to the name when it holds several."""
+    sound = True
     if gzipped:
-        data = _gunzip(io.BytesIO(data), name, stats)
-        if not data:
-            return  # the gzip error was counted; nothing was salvaged
+        data, sound = _gunzip(data, name, stats)
     games = split_games(data)
     if not games:
-        stats.skip(_no_game_reason(data), name)
+        if sound:  # else the gzip error was counted already
+            stats.skip(_no_game_reason(data), name)
     elif len(games) == 1:
         yield name, games[0]
     else:
@@ -503,21 +513,21 @@ def _iter_file(path: Path, name: str, kind: str, stats: ReadStats) -> Iterator[t
         yield from _iter_data(data, name, stats, gzipped=kind == "gz")
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files under ``folder``, recursively, in sorted order (names compared within each folder)."""
-    for parent, dirs, files in os.walk(folder):
-        dirs.sort()
-        for file in sorted(files):
-            yield Path(parent, file)
+def _walk(folder: Path) -> list[Path]:
+    """Files under ``folder``, recursively, sorted by their path inside it."""
+    found = [Path(parent, file) for parent, _, files in os.walk(folder) for file in files]
+    return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
 def _iter_source(path: Path, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
     if path.is_dir():
+        prefix = path.resolve().name  # names say "tygem/x.sgfs.gz" however the folder was spelt
         for file in _walk(path):
             kind = _kind(file.name)
             if kind is None:
                 continue
-            yield from _iter_file(file, file.relative_to(path.parent).as_posix(), kind, stats)
+            inside = file.relative_to(path).as_posix()
+            yield from _iter_file(file, f"{prefix}/{inside}" if prefix else inside, kind, stats)
     else:
         # a file named explicitly is read as SGF text whatever its name
         yield from _iter_file(path, path.name, _kind(path.name) or "sgf", stats)
