@@ -37,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gonet.game import check_record
-from gonet.sgf import GameRecord, ReadStats, SgfError, iter_sgf_blobs, parse_game
+from gonet.sgf import GameRecord, ReadStats, SgfError, iter_sgf_blobs, parse_game, source_files
 
 FORMAT_VERSION = 1
 CHUNK_GAMES = 2000
@@ -46,7 +46,7 @@ _SPLIT_BUCKETS = 1_000_000
 
 @dataclass(frozen=True)
 class Chunk:
-    """Games ``start <= i < stop`` of source number ``source_index``."""
+    """Games ``start <= i < stop`` of file number ``source_index`` of the run."""
 
     source: str
     source_index: int
@@ -71,9 +71,10 @@ def winner(result: str | None) -> int:
 
 
 def plan_chunks(sources: list[str], stats: ReadStats) -> list[Chunk]:
-    """Count the games in each source (unparsed) and cut them into chunks."""
+    """Count the games in each file of the sources (unparsed) and cut them into chunks."""
+    files = [str(file) for source in sources for file in source_files(source)]
     chunks = []
-    for index, source in enumerate(tqdm(sources, desc="scanning", unit="source", leave=False)):
+    for index, source in enumerate(tqdm(files, desc="scanning", unit="file", leave=False)):
         count = sum(1 for _ in iter_sgf_blobs(source, stats))
         for start in range(0, count, CHUNK_GAMES):
             chunks.append(Chunk(source, index, start, min(start + CHUNK_GAMES, count)))

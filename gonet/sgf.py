@@ -533,6 +533,16 @@ def _iter_source(path: Path, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
         yield from _iter_file(path, path.name, _kind(path.name) or "sgf", stats)
 
 
+def source_files(source: str | os.PathLike) -> list[Path]:
+    """The files :func:`iter_sgf_blobs` reads for ``source``, in its order: the readable
+    kinds inside a folder, or the file itself. Lets callers split a folder's work by file."""
+    path = Path(source)
+    _check_exists(path)
+    if path.is_dir():
+        return [file for file in _walk(path) if _kind(file.name) is not None]
+    return [path]
+
+
 def _check_exists(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, "SGF source not found", str(path))
