@@ -35,6 +35,35 @@ def _read(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from gonet.train import train
+
+    devices = int(args.devices) if args.devices.isdigit() else args.devices
+    train(args.data, args.out, val_data=args.val_data, filters=args.filters, layers=args.layers,
+          feature_set=args.features, batch_size=args.batch_size, lr=args.lr, max_steps=args.max_steps,
+          max_time=args.max_time, val_every=args.val_every, val_positions=args.val_positions,
+          checkpoint_every=args.checkpoint_every, devices=devices, num_nodes=args.num_nodes,
+          accelerator=args.accelerator, precision=args.precision, workers=args.workers,
+          compile=args.compile, resume=args.resume, seed=args.seed)
+    print(f"model written to {args.out}/model.pt")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from gonet.evaluate import evaluate
+    from gonet.policy import load_policy
+
+    policy = load_policy(args.model, device=args.device)
+    result = evaluate(policy, args.sources, max_positions=args.max_positions, progress=not args.json)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['model']} on {result['positions']} positions of {result['games']} games: "
+              f"top-1 {100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}%, "
+              f"mean log-likelihood {result['loglik']:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -47,6 +76,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=19, help="board size to keep (others are skipped)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.set_defaults(run=_prepare)
+
+    p = commands.add_parser("train", help="train a policy net on `gonet prepare` output")
+    p.add_argument("data", help="folder written by `gonet prepare`")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, model.pt")
+    p.add_argument("--val-data", help="another prepared folder to validate on (default: DATA's val split)")
+    p.add_argument("--filters", type=int, default=192, help="k: filters per layer (128/192/256/384)")
+    p.add_argument("--layers", type=int, default=13)
+    p.add_argument("--features", default="full", help="feature set: full, board, board_history, ...")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (SGD, Nesterov momentum)")
+    p.add_argument("--max-steps", type=int, default=100_000, help="steps; also the cosine schedule's length")
+    p.add_argument("--max-time", help="stop after DD:HH:MM:SS (a checkpoint is written)")
+    p.add_argument("--val-every", type=int, default=1000, help="validate every N steps")
+    p.add_argument("--val-positions", type=int, default=20000)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--resume", help="'last' or a checkpoint path: continue exactly from there")
+    p.add_argument("--devices", default="auto", help="Lightning devices (e.g. 8 for DDP on 8 GPUs)")
+    p.add_argument("--num-nodes", type=int, default=1)
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
+    p.add_argument("--precision", help="Lightning precision (default bf16-mixed on GPU, 32-true on CPU)")
+    p.add_argument("--workers", type=int, help="DataLoader workers (default: cores - 1)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the net (default: on GPU)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_train)
+
+    p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy on SGF records")
+    p.add_argument("sources", nargs="+")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--max-positions", type=int, help="evaluate an even sample of this many positions")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_eval)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

@@ -400,13 +400,14 @@ def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
 @njit(cache=True)
 def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget):
     """Replay a game and write the planes of the position before each move ``wanted[i]``
-    (ascending) into ``out[i]`` (uint8[len(wanted), 48, N*N], zeroed).
+    (ascending) into ``out[i]`` (uint8[len(wanted), 48, N*N], zeroed). Moves after the
+    last wanted position are not replayed.
 
     Returns the index of the first illegal move, or -1.
     """
     nn = nbr.shape[0]
     s = np.zeros((LIB0 + (nn + 63) // 64, nn), dtype=np.int64)
-    log = np.zeros((1 << 16, 3), dtype=np.int64)
+    log = np.empty((1 << 16, 3), dtype=np.int64)
     logn = np.zeros(1, dtype=np.int64)
     off = np.full(1, -1, dtype=np.int64)
     played_at = np.full(nn, -SETUP_AGE, dtype=np.int64)
@@ -420,6 +421,8 @@ def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out
             logn[0] = 0
             compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget)
             j += 1
+        if j == wanted.shape[0]:
+            return -1
         if play(s, nbr, idxs[m], colours[m], log, off) < 0:
             return m
         if idxs[m] < nn:
@@ -468,14 +471,14 @@ def symmetry_planes(planes: np.ndarray, k: int) -> np.ndarray:
 
 def symmetry_idx(idx: int | np.ndarray, size: int, k: int) -> int | np.ndarray:
     """Where symmetry k sends move idx (the pass idx stays put)."""
-    table = _symmetry_table(size)[k]
+    table = symmetry_table(size)[k]
     return table[idx]
 
 
 _SYMMETRY_TABLES: dict[int, np.ndarray] = {}
 
 
-def _symmetry_table(size: int) -> np.ndarray:
+def symmetry_table(size: int) -> np.ndarray:
     """``int64[8, N*N+1]``: new idx of each old idx under each symmetry."""
     table = _SYMMETRY_TABLES.get(size)
     if table is None:

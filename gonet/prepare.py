@@ -129,7 +129,7 @@ def _write_shard(path: Path, games: list[tuple[int, GameRecord]], val_fraction: 
         "blob_index": np.array([index for index, _ in games], dtype=np.int64),
     }
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)
 
 

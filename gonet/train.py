@@ -1,0 +1,173 @@
+"""``gonet train``: the LightningModule around :class:`PolicyNet`, and the trainer setup.
+
+Optimiser: SGD with Nesterov momentum 0.9, weight decay 1e-4, a linear warm-up then cosine
+decay to zero over ``max_steps``. AlphaGo used plain asynchronous SGD at 0.003 halved every
+80M steps for 340M steps; with a budget of minutes or hours, momentum plus a schedule that
+ends at zero reaches a given accuracy in far fewer steps (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from gonet.data import PositionDataModule, PreparedGames, random_symmetry
+from gonet.nets import PolicyConfig, PolicyNet, parameter_count
+from gonet.policy import save_model
+
+
+class PolicyModule(L.LightningModule):
+    """Cross-entropy on the played move, random symmetries on the batch, top-1/top-5 on val."""
+
+    def __init__(self, filters: int = 192, layers: int = 13, feature_set: str = "full", board_size: int = 19,
+                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = 200,
+                 max_steps: int = 100_000, symmetries: bool = True, channels_last: bool = False,
+                 compile: bool = False):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size))
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.forward_net = torch.compile(self.net) if compile else self.net
+        self._tick: tuple[float, int] | None = None
+
+    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        x = planes.float()
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.forward_net(x)
+
+    def training_step(self, batch, batch_idx):
+        planes, moves = batch
+        if self.hparams.symmetries:
+            planes, moves = random_symmetry(planes, moves)
+        logits = self(planes)
+        loss = F.cross_entropy(logits.float(), moves)
+        acc = (logits.argmax(1) == moves).float().mean()
+        self.log_dict({"train/loss": loss, "train/top1": acc}, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        planes, moves = batch
+        logits = self(planes).float()
+        top5 = logits.topk(5, dim=1).indices
+        self.log_dict({
+            "val/loss": F.cross_entropy(logits, moves),
+            "val/top1": (top5[:, 0] == moves).float().mean(),
+            "val/top5": (top5 == moves[:, None]).any(1).float().mean(),
+        }, prog_bar=True, sync_dist=True)
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        """Log training throughput (positions/s) every 50 steps."""
+        now, step = time.perf_counter(), self.global_step
+        if self._tick is None:
+            self._tick = (now, step)
+        elif step - self._tick[1] >= 50:
+            rate = (step - self._tick[1]) * batch[1].shape[0] * self.trainer.world_size / (now - self._tick[0])
+            self.log("train/positions_per_s", rate, prog_bar=True)
+            self._tick = (now, step)
+
+    def configure_optimizers(self):
+        hp = self.hparams
+        decay = [p for n, p in self.net.named_parameters() if p.ndim > 1]
+        no_decay = [p for n, p in self.net.named_parameters() if p.ndim <= 1]
+        opt = torch.optim.SGD([{"params": decay, "weight_decay": hp.weight_decay},
+                               {"params": no_decay, "weight_decay": 0.0}],
+                              lr=hp.lr, momentum=hp.momentum, nesterov=True)
+
+        def factor(step: int) -> float:
+            if step < hp.warmup_steps:
+                return (step + 1) / hp.warmup_steps
+            progress = min(1.0, (step - hp.warmup_steps) / max(1, hp.max_steps - hp.warmup_steps))
+            return 0.5 * (1 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class ExportModel(Callback):
+    """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _export(self, trainer: L.Trainer, module: PolicyModule) -> None:
+        if trainer.is_global_zero:
+            metrics = {k: round(float(v), 4) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+            save_model(module.net, self.path, meta={"steps": trainer.global_step, **metrics})
+
+    def on_save_checkpoint(self, trainer, module, checkpoint):
+        self._export(trainer, module)
+
+    def on_train_end(self, trainer, module):
+        self._export(trainer, module)
+
+
+def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: int, devices: str | int,
+                  num_nodes: int, accelerator: str, precision: str | None, checkpoint_every: int,
+                  limit_val_batches: int | float = 1.0) -> L.Trainer:
+    cuda = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
+    checkpoints = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{step}", save_last=True,
+                                  every_n_train_steps=checkpoint_every, save_top_k=1, monitor="val/top1",
+                                  mode="max", auto_insert_metric_name=False)
+    return L.Trainer(
+        default_root_dir=out, max_steps=max_steps, max_time=max_time, max_epochs=-1,
+        val_check_interval=val_every, check_val_every_n_epoch=None, limit_val_batches=limit_val_batches,
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        strategy="ddp" if (isinstance(devices, int) and devices > 1) or num_nodes > 1 else "auto",
+        precision=precision or ("bf16-mixed" if cuda else "32-true"),
+        logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tb")],
+        callbacks=[checkpoints, ExportModel(out / "model.pt")],
+        log_every_n_steps=10, num_sanity_val_steps=0, use_distributed_sampler=False,
+    )
+
+
+def train(data: str, out: str, val_data: str | None = None, filters: int = 192, layers: int = 13,
+          feature_set: str = "full", batch_size: int = 256, lr: float = 0.05, max_steps: int = 100_000,
+          max_time: str | None = None, val_every: int = 1000, val_positions: int = 20000,
+          checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
+          precision: str | None = None, workers: int | None = None, compile: bool | None = None,
+          resume: str | None = None, seed: int = 0, symmetries: bool = True,
+          callbacks: list[Callback] = ()) -> PolicyModule:
+    """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
+
+    The last checkpoint is also written when training stops early (``max_time``, or a
+    callback setting ``trainer.should_stop``)."""
+    L.seed_everything(seed, workers=True)
+    out_dir = Path(out)
+    cuda = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
+    if workers is None:
+        import os
+
+        workers = max(1, (os.cpu_count() or 2) - 1)
+    board_size = PreparedGames.manifest_of(data)["size"]
+    module = PolicyModule(filters, layers, feature_set, board_size, lr=lr, max_steps=max_steps,
+                          symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
+    print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "
+          f"{parameter_count(module.net):,} parameters")
+    datamodule = PositionDataModule(data, val_data, feature_set, batch_size, val_positions, workers, seed,
+                                    pin_memory=cuda)
+    trainer = build_trainer(out_dir, max_steps, max_time, val_every, devices, num_nodes, accelerator, precision,
+                            checkpoint_every)
+    trainer.callbacks.extend(callbacks)
+    ckpt = None
+    if resume == "last":
+        last = out_dir / "checkpoints" / "last.ckpt"
+        ckpt = str(last) if last.exists() else None
+    elif resume:
+        ckpt = resume
+    with warnings.catch_warnings():
+        # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
+        # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)
+        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended")
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
+    trainer.save_checkpoint(out_dir / "checkpoints" / "last.ckpt")  # also when --max-time stopped it
+    return module

@@ -1,0 +1,57 @@
+"""Conv core and the policy net's architecture."""
+
+import pytest
+import torch
+
+from gonet.nets import PolicyConfig, PolicyNet, conv_core, parameter_count
+
+
+def test_conv_core_reproduces_hand_computed_cross_correlation():
+    """A 6x6 input with a vertical edge and a 3x3 edge kernel, 'valid' padding: the 4x4
+    output computed by hand (cross-correlation, no kernel flip)."""
+    core = conv_core(1, [1], 3, padding=0, final_relu=False)
+    conv = core[0]
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[1.0, 0.0, -1.0]] * 3]]))
+        conv.bias.zero_()
+    x = torch.tensor([[10.0, 10, 10, 0, 0, 0]] * 6)[None, None]
+    # each output = sum over 3 rows of (x[c] - x[c+2]): columns 0..3 -> 0, 30, 30, 0
+    expected = torch.tensor([[0.0, 30, 30, 0]] * 4)
+    assert torch.equal(core(x)[0, 0], expected)
+
+
+def test_conv_core_stages_1d_and_2d():
+    """Widths, kernel sizes, pooling and batch norm produce the expected stack and shapes."""
+    core = conv_core(3, [8, 16], [5, 3], dim=1, padding="same", norm="batch", pool=2)
+    kinds = [type(m).__name__ for m in core]
+    assert kinds == ["Conv1d", "BatchNorm1d", "ReLU", "MaxPool1d"] * 2
+    assert core(torch.zeros(2, 3, 40)).shape == (2, 16, 10)
+    with pytest.raises(ValueError):
+        conv_core(1, [4, 4], [3])
+
+
+def test_policy_net_shape_and_layers():
+    """13 layers: a 5x5 conv, 11 3x3 convs, a 1x1 conv; (B, 48, 19, 19) -> (B, 361)."""
+    net = PolicyNet(PolicyConfig(filters=8, layers=13))
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(5, 5)] + [(3, 3)] * 11 + [(1, 1)]
+    assert [c.padding for c in convs[:2]] == [(2, 2), (1, 1)]  # 19 -> 23 and 19 -> 21 padded
+    assert not any(isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)) for m in net.modules())
+    assert net(torch.zeros(3, 48, 19, 19, dtype=torch.uint8)).shape == (3, 361)
+
+
+def test_per_point_bias():
+    """With zero conv weights the logits are exactly the per-point bias, one value per point."""
+    net = PolicyNet(PolicyConfig(filters=4, layers=3, feature_set="board"))
+    assert net.point_bias.shape == (361,) and net.head.bias is None
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.point_bias.copy_(torch.arange(361.0))
+    assert torch.equal(net(torch.rand(2, 4, 19, 19))[1], torch.arange(361.0))
+
+
+def test_parameter_count_of_the_match_net():
+    """l13k192 on 48 planes: 48*25*192+192 + 11*(192*9*192+192) + 192 + 361 parameters."""
+    net = PolicyNet(PolicyConfig())
+    assert parameter_count(net) == 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 361
+    assert net.config.name == "l13k192"

@@ -1,0 +1,117 @@
+"""Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
+
+import numpy as np
+import pytest
+import torch
+import lightning as L
+from torch.utils.data import DataLoader, TensorDataset
+
+from gonet.data import PositionDataModule, PositionDataset, PreparedGames, EndlessRandomSampler, random_symmetry
+from gonet.features import symmetry_idx, symmetry_planes
+from gonet.policy import load_policy
+from gonet.prepare import prepare
+from gonet.train import PolicyModule, train
+from test_prepare import random_game_sgf
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """12 random legal 9x9 games, prepared with a quarter held out."""
+    root = tmp_path_factory.mktemp("train")
+    (root / "games.sgf").write_text("\n".join(random_game_sgf(seed, moves=30) for seed in range(12)))
+    prepare([str(root / "games.sgf")], root / "prepared", val_fraction=0.25, size=9, workers=1)
+    return root / "prepared"
+
+
+def test_random_symmetry_keeps_planes_and_move_together():
+    """A plane marking the move still marks it after each sample's random symmetry, and
+    every other plane moved the same way (checked against symmetry_planes)."""
+    n, b = 9, 64
+    moves = torch.randint(0, n * n, (b,))
+    planes = torch.zeros(b, 2, n, n, dtype=torch.uint8)
+    planes[torch.arange(b), 0, moves // n, moves % n] = 1
+    planes[:, 1] = torch.randint(0, 2, (b, n, n), dtype=torch.uint8)
+    moved, new_moves = random_symmetry(planes, moves, torch.Generator().manual_seed(1))
+    assert torch.equal(moved[:, 0].reshape(b, -1).argmax(1), new_moves)
+    for i in range(b):
+        k = next(k for k in range(8) if symmetry_idx(int(moves[i]), n, k) == int(new_moves[i])
+                 and np.array_equal(symmetry_planes(planes[i].numpy(), k), moved[i].numpy()))
+        assert 0 <= k < 8
+    assert len({tuple(m.flatten().tolist()) for m in moved[:, 1:2]}) > 1
+
+
+def test_sampler_streams_permutations_resumes_and_shards_ranks():
+    """Permutation after permutation; start=s continues the same stream from sample s; two
+    ranks split the stream between them."""
+    import itertools
+
+    stream = list(itertools.islice(EndlessRandomSampler(10, seed=3), 30))
+    assert [sorted(stream[i:i + 10]) for i in (0, 10, 20)] == [list(range(10))] * 3
+    assert stream[:10] != stream[10:20]
+    assert list(itertools.islice(EndlessRandomSampler(10, seed=3, start=14), 16)) == stream[14:30]
+    ranks = [list(itertools.islice(EndlessRandomSampler(10, 3, start=4, rank=r, world_size=2), 8)) for r in (0, 1)]
+    assert ranks == [stream[4:20:2], stream[5:20:2]]
+
+
+def test_dataset_planes_match_game_replay(prepared):
+    """A dataset item is the planes of the position before its move, and that move."""
+    from gonet.game import Game
+    from gonet.sgf import read_records
+
+    games = PreparedGames(prepared, "all")
+    ds = PositionDataset(games, "full")
+    records = list(read_records([prepared.parent / "games.sgf"]))
+    planes, move = ds[35]  # game 1 (30 moves each, no passes), move 5
+    game = Game.from_record(records[1], moves=5)
+    assert move == records[1].moves[5][1]
+    assert np.array_equal(planes.numpy(), game.planes())
+
+
+def test_tiny_net_overfits_a_handful_of_positions():
+    """The training step learns: 8 fixed positions are fitted to 100% top-1."""
+    torch.manual_seed(0)
+    planes = torch.randint(0, 2, (8, 4, 9, 9), dtype=torch.uint8)
+    moves = torch.randint(0, 81, (8,))
+    module = PolicyModule(filters=16, layers=3, feature_set="board", board_size=9, lr=0.1, warmup_steps=1,
+                          max_steps=300, symmetries=False)
+    trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.fit(module, DataLoader(TensorDataset(planes, moves), batch_size=8))
+    with torch.no_grad():
+        assert torch.equal(module(planes).argmax(1), moves)
+
+
+class StopAt(L.Callback):
+    """Interrupt training after a given step, as a kill after a checkpoint would."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+def test_resume_continues_from_the_same_step_and_data_position(prepared, tmp_path):
+    """Stopped at step 20 (mid-epoch) and resumed to 35, a run ends with exactly the weights
+    of an uninterrupted 35-step run: same steps, data order, optimizer and schedule. The
+    exported model file loads and records its step."""
+    args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
+                workers=0, accelerator="cpu", symmetries=False, max_steps=35)
+    whole = train(str(prepared), str(tmp_path / "whole"), **args)
+    train(str(prepared), str(tmp_path / "split"), callbacks=[StopAt(20)], **args)
+    ckpt = torch.load(tmp_path / "split" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 20
+    resumed = train(str(prepared), str(tmp_path / "split"), resume="last", **args)
+    assert resumed.trainer.global_step == 35
+    for a, b in zip(whole.net.parameters(), resumed.net.parameters()):
+        assert torch.equal(a, b)
+    policy = load_policy(tmp_path / "split" / "model.pt")
+    assert policy.config.board_size == 9 and policy.meta["steps"] == 35
+
+
+def test_datamodule_state_before_training_is_the_start():
+    dm = PositionDataModule("unused", batch_size=32)
+    assert dm.state_dict() == {"samples_done": 0}
+    dm.load_state_dict({"samples_done": 64})
+    assert dm.samples_done == 64
