@@ -284,28 +284,30 @@ def replay(s, nbr, colours, idxs, log, logn):
 
 
 @njit(cache=True)
-def area_score(s, nbr):
-    """Tromp-Taylor area: Black's stones and territory minus White's (no komi)."""
+def area_owner_into(s, nbr, owner):
+    """Tromp-Taylor owner of each point into ``owner``: the stone's colour, or for an empty
+    region the one colour it reaches (0 if it reaches both or neither)."""
     nn = s.shape[1]
     seen = np.zeros(nn, dtype=np.bool_)
     stack = np.empty(nn, dtype=np.int64)
-    score = 0
+    region = np.empty(nn, dtype=np.int64)
     for p in range(nn):
         v = s[STONE, p]
         if v != EMPTY:
-            score += v
+            owner[p] = v
             continue
         if seen[p]:
             continue
         seen[p] = True
         stack[0] = p
         top = 1
-        region = 0
+        size = 0
         borders = 0  # bit 1: touches black, bit 2: touches white
         while top:
             top -= 1
             r = stack[top]
-            region += 1
+            region[size] = r
+            size += 1
             for k in range(4):
                 t = nbr[r, k]
                 if t < 0:
@@ -319,11 +321,17 @@ def area_score(s, nbr):
                     seen[t] = True
                     stack[top] = t
                     top += 1
-        if borders == 1:
-            score += region
-        elif borders == 2:
-            score -= region
-    return score
+        colour = BLACK if borders == 1 else WHITE if borders == 2 else EMPTY
+        for i in range(size):
+            owner[region[i]] = colour
+
+
+@njit(cache=True)
+def area_score(s, nbr):
+    """Tromp-Taylor area: Black's stones and territory minus White's (no komi)."""
+    owner = np.empty(s.shape[1], dtype=np.int64)
+    area_owner_into(s, nbr, owner)
+    return owner.sum()
 
 
 # ---------------------------------------------------------------- object API

@@ -64,6 +64,12 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gtp(args: argparse.Namespace) -> int:
+    from gonet.gtp import main as gtp_main
+
+    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -109,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_eval)
+
+    p = commands.add_parser("gtp", help="a GTP engine on stdin/stdout for Go GUIs and match runners")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--symmetries", type=int, default=1, help="average the net over N of the 8 symmetries")
+    p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest move")
+    p.add_argument("--resign-margin", type=float, help="resign when the estimate is worse than this (off)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(run=_gtp)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

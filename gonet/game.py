@@ -183,6 +183,14 @@ class Game:
                        len(self.moves), self.to_move, out, self._log, self._logn, LADDER_BUDGET)
         return out[list(feature_planes(feature_set))].reshape(-1, self.size, self.size)
 
+    def to_record(self, name: str = "") -> GameRecord:
+        """The game as a plain record (result by area score once two passes ended it)."""
+        from gonet.sgf import GameRecord
+
+        first = self.moves[0][0] if self.moves else self.to_move
+        return GameRecord(self.size, self.komi, self.handicap, self.result() if self.is_over() else None,
+                          list(self.setup), list(self.moves), name, first)
+
     @classmethod
     def from_record(cls, record: GameRecord, moves: int | None = None, superko: bool = False) -> Game:
         """The game after the record's setup and its first ``moves`` moves (all by default)."""

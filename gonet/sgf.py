@@ -591,3 +591,37 @@ def _read_records(paths: list[Path], stats: ReadStats, size: int | None) -> Iter
             stats.games += 1
             stats.positions += len(record.moves)
             yield record
+
+
+# ---------------------------------------------------------------- writing
+
+
+def game_to_sgf(record: GameRecord, program: tuple[str, str] = ("gonet", ""), black: str | None = None,
+                white: str | None = None) -> str:
+    """SGF text of a record (setup, PL when White starts, moves, KM, HA, RE), via sgfmill."""
+    game = sgf.Sgf_game(size=record.size)
+    root = game.get_root()
+    root.set("AP", program)
+    root.set("KM", float(record.komi))
+    if record.handicap:
+        root.set("HA", record.handicap)
+    if record.result:
+        root.set("RE", record.result)
+    for ident, name in (("PB", black), ("PW", white)):
+        if name:
+            root.set(ident, name)
+
+    def point(idx: int) -> tuple[int, int] | None:
+        if idx == pass_idx(record.size):
+            return None
+        row, col = divmod(idx, record.size)
+        return record.size - 1 - row, col
+
+    if record.setup:
+        root.set_setup_stones([point(i) for c, i in record.setup if c == BLACK],
+                              [point(i) for c, i in record.setup if c == WHITE])
+        if record.player_to_move_first == WHITE:
+            root.set("PL", "w")
+    for colour, idx in record.moves:
+        game.extend_main_sequence().set_move("b" if colour == BLACK else "w", point(idx))
+    return game.serialise().decode("utf-8")

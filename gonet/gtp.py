@@ -1,0 +1,392 @@
+"""``gonet gtp``: a GTP version 2 engine on stdin/stdout for Go GUIs and match runners.
+
+Every ``cmd_<name>`` method is a command (``kgs_``, ``lz_``, ``gogui_`` and ``gonet_``
+prefixes become ``kgs-`` ...), its arguments cast from the annotations. stdout carries only
+the protocol; logs go to stderr. A failing command answers ``? message`` and leaves the
+game as it was. The model loads in a background thread, so the engine answers at once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from gonet import __version__
+from gonet.board import IllegalMove
+from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
+from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
+
+log = logging.getLogger(__name__)
+PREFIXES = ("kgs", "lz", "gogui", "gonet")
+
+
+class GtpError(Exception):
+    """Answered as ``? message``; the engine's state is unchanged."""
+
+
+def _gtp_name(method: str) -> str:
+    name = method[len("cmd_"):]
+    for prefix in PREFIXES:
+        if name.startswith(prefix + "_"):
+            return prefix + "-" + name[len(prefix) + 1:]
+    return name
+
+
+def clean_line(line: str) -> str:
+    """GTP preprocessing: drop control characters but tab, tabs to spaces, comments off."""
+    line = "".join(ch for ch in line if ch in "\t\n" or ord(ch) >= 32 and ord(ch) != 127)
+    return line.replace("\t", " ").split("#", 1)[0].strip()
+
+
+class GtpEngine:
+    """The protocol over a :class:`Game`; the player (policy) is loaded on first need."""
+
+    def __init__(self, model: str | None = None, device: str = "cpu", symmetries: int = 1,
+                 temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
+                 seed: int | None = None):
+        self.superko = superko
+        self.komi = 7.5
+        self.game = Game(19, self.komi, superko)
+        self.time_settings = (0, 0, 0)
+        self.time_left: dict[int, tuple[float, int]] = {}
+        self._player = None
+        self._player_error: Exception | None = None
+        self._load = threading.Thread(target=self._load_player, daemon=True,
+                                      args=(model, device, symmetries, temperature, resign_margin, seed))
+        self._load.start()
+        self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
+        self._analysis_open = False
+        self._quit = False
+
+    # ------------------------------------------------------------ plumbing
+
+    def _load_player(self, model, device, symmetries, temperature, resign_margin, seed) -> None:
+        try:
+            from gonet.player import Player
+            from gonet.policy import load_policy
+
+            self._player = Player(load_policy(model, device), symmetries, temperature, resign_margin, seed=seed)
+        except Exception as e:  # reported on the first command that needs the model
+            self._player_error = e
+
+    @property
+    def player(self):
+        self._load.join()
+        if self._player is None:
+            raise GtpError(f"cannot load the model: {self._player_error}")
+        return self._player
+
+    def handle(self, line: str) -> str | None:
+        """One input line → the full response text (None for blank/comment lines)."""
+        line = clean_line(line)
+        if not line:
+            return None
+        match = re.match(r"^(\d+)?\s*(.*)$", line)
+        cmd_id, rest = match.group(1) or "", match.group(2)
+        words = rest.split()
+        if not words:
+            return f"?{cmd_id} syntax error\n\n"
+        name, args = words[0], words[1:]
+        command = self.commands.get(name)
+        if command is None:
+            return f"?{cmd_id} unknown command\n\n"
+        try:
+            result = command(*self._cast(command, args))
+        except GtpError as e:
+            return f"?{cmd_id} {e}\n\n"
+        except Exception as e:  # a bug must not kill the engine a GUI is talking to
+            log.exception("%s failed", name)
+            return f"?{cmd_id} internal error: {type(e).__name__}: {e}\n\n"
+        return f"={cmd_id} {result if result is not None else ''}".rstrip(" ") + "\n\n"
+
+    @staticmethod
+    def _cast(command, args: list[str]) -> list:
+        """Arguments cast by the method's annotations (int, float, str, optional ones, *str)."""
+        params = list(inspect.signature(command, eval_str=True).parameters.values())
+        if params and params[-1].kind is inspect.Parameter.VAR_POSITIONAL:
+            return list(args)
+        required = [p for p in params if p.default is inspect.Parameter.empty]
+        if not len(required) <= len(args) <= len(params):
+            raise GtpError("syntax error")
+        cast = []
+        for p, a in zip(params, args):
+            kind = next((t for t in (int, float) if t == p.annotation or t in getattr(p.annotation, "__args__", ())), str)
+            try:
+                cast.append(kind(a))
+            except ValueError:
+                raise GtpError("syntax error") from None
+        return cast
+
+    def _colour(self, text: str) -> int:
+        try:
+            return parse_colour(text)
+        except ValueError:
+            raise GtpError("syntax error") from None
+
+    def _vertex(self, text: str) -> int:
+        try:
+            return vertex_to_idx(text, self.game.size)
+        except ValueError:
+            raise GtpError("syntax error") from None
+
+    def _vertices(self, points) -> str:
+        return " ".join(idx_to_vertex(int(p), self.game.size) for p in points)
+
+    def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        """Serve until ``quit`` or end of input."""
+        for line in stdin:
+            if self._analysis_open:
+                stdout.write("\n")  # any input ends a running lz-analyze
+                self._analysis_open = False
+            response = self.handle(line)
+            if response is None:
+                continue
+            if self._analysis_open:
+                response = response[:-1]  # left open: info lines may follow until the next command
+            stdout.write(response)
+            stdout.flush()
+            if self._quit:
+                return
+
+    # ------------------------------------------------------------ required commands
+
+    def cmd_protocol_version(self):
+        return "2"
+
+    def cmd_name(self):
+        return "gonet"
+
+    def cmd_version(self):
+        return __version__
+
+    def cmd_known_command(self, name: str):
+        return "true" if name in self.commands else "false"
+
+    def cmd_list_commands(self):
+        return "\n".join(sorted(self.commands))
+
+    def cmd_quit(self):
+        self._quit = True
+
+    def cmd_boardsize(self, size: int):
+        if size != self.player.policy.board_size:
+            raise GtpError("unacceptable size")
+        self.game = Game(size, self.komi, self.superko)
+
+    def cmd_clear_board(self):
+        self.game = Game(self.game.size, self.komi, self.superko)
+
+    def cmd_komi(self, komi: float):
+        self.komi = komi
+        self.game.komi = komi
+
+    def cmd_play(self, colour: str, vertex: str):
+        c, idx = self._colour(colour), self._vertex(vertex)
+        try:
+            self.game.play(idx, c)
+        except IllegalMove:
+            raise GtpError("illegal move") from None
+
+    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True) -> str:
+        from gonet.player import RESIGN
+
+        c = self._colour(colour)
+        self.game.to_move = c
+        idx = self.player.choose(self.game, cleanup=cleanup)
+        if idx == RESIGN:
+            return "resign"
+        if commit:
+            self.game.play(idx, c)
+        return idx_to_vertex(idx, self.game.size)
+
+    def cmd_genmove(self, colour: str):
+        return self._genmove(colour)
+
+    def cmd_reg_genmove(self, colour: str):
+        previous = self.game.to_move
+        try:
+            return self._genmove(colour, commit=False)
+        finally:
+            self.game.to_move = previous
+
+    def cmd_kgs_genmove_cleanup(self, colour: str):
+        return self._genmove(colour, cleanup=True)
+
+    def cmd_undo(self):
+        try:
+            self.game.undo()
+        except IndexError:
+            raise GtpError("cannot undo") from None
+
+    def cmd_showboard(self):
+        g = self.game
+        return (f"\n{g.board}\nmove {g.move_number}, {colour_name(g.to_move)} to play, komi {g.komi:g}, "
+                f"captures B {g.board.captures(BLACK)} W {g.board.captures(-BLACK)}")
+
+    # ------------------------------------------------------------ handicap
+
+    def _check_empty_board(self) -> None:
+        if self.game.moves or self.game.setup:
+            raise GtpError("board not empty")
+
+    def cmd_fixed_handicap(self, stones: int):
+        self._check_empty_board()
+        if not 2 <= stones <= max_fixed_handicap(self.game.size):
+            raise GtpError("invalid number of stones")
+        points = fixed_handicap_points(stones, self.game.size)
+        self.game.place_handicap(points)
+        return self._vertices(points)
+
+    def cmd_place_free_handicap(self, stones: int):
+        self._check_empty_board()
+        size = self.game.size
+        if not 2 <= stones < size * size:
+            raise GtpError("invalid number of stones")
+        fixed = min(stones, max_fixed_handicap(size))
+        points = fixed_handicap_points(fixed, size) if fixed >= 2 else []
+        trial = Game(size, self.komi)
+        trial.place_setup([(BLACK, p) for p in points])
+        while len(points) < stones:
+            trial.to_move = BLACK
+            probs = self.player.move_probabilities(trial)
+            p = int(np.argmax(probs)) if probs.sum() > 0 else next(
+                i for i in range(size * size) if trial.board.colour_at(i) == 0)
+            trial.place_setup([(BLACK, p)])
+            points.append(p)
+        self.game.place_handicap(points)
+        return self._vertices(points)
+
+    def cmd_set_free_handicap(self, *vertices: str):
+        self._check_empty_board()
+        points = [self._vertex(v) for v in vertices]
+        if len(points) < 2 or len(set(points)) != len(points) or self.game.pass_idx in points:
+            raise GtpError("bad vertex list")
+        self.game.place_handicap(points)
+
+    # ------------------------------------------------------------ records
+
+    def cmd_loadsgf(self, filename: str, move_number: int | None = None):
+        from gonet.sgf import SgfError, parse_game
+
+        try:
+            record = parse_game(Path(filename).read_bytes(), filename)
+        except OSError:
+            raise GtpError("cannot open file") from None
+        except SgfError as e:
+            raise GtpError(f"cannot load file: {e.reason}") from None
+        if record.size != self.game.size and record.size != self.player.policy.board_size:
+            raise GtpError("unacceptable size")
+        moves = None if move_number is None else max(0, move_number - 1)
+        try:
+            game = Game.from_record(record, moves, superko=self.superko)
+        except (IllegalMove, ValueError) as e:
+            raise GtpError(f"cannot load file: {e}") from None
+        self.game = game
+        self.komi = game.komi
+        return "black" if game.to_move == BLACK else "white"
+
+    def cmd_printsgf(self, filename: str | None = None):
+        from gonet.sgf import game_to_sgf
+
+        text = game_to_sgf(self.game.to_record(), program=("gonet", __version__))
+        if filename is None:
+            return text.strip()
+        try:
+            Path(filename).write_text(text)
+        except OSError:
+            raise GtpError("cannot write file") from None
+
+    # ------------------------------------------------------------ scoring and time
+
+    def _dead(self) -> np.ndarray:
+        from gonet.ownership import dead_stones
+
+        return dead_stones(self.game, self.player.playouts)
+
+    def cmd_final_score(self):
+        from gonet.ownership import estimated_score
+
+        score = estimated_score(self.game, self.player.playouts)
+        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+    def cmd_final_status_list(self, status: str):
+        if status not in ("dead", "alive", "seki"):
+            raise GtpError("syntax error")
+        if status == "seki":
+            return ""
+        stones = np.flatnonzero(self.game.board.state[0] != 0)
+        dead = set(self._dead().tolist())
+        chosen = [p for p in stones if (p in dead) == (status == "dead")]
+        return self._vertices(chosen)
+
+    def cmd_time_settings(self, main_time: int, byo_yomi_time: int, byo_yomi_stones: int):
+        self.time_settings = (main_time, byo_yomi_time, byo_yomi_stones)
+
+    def cmd_time_left(self, colour: str, time: float, stones: int):
+        self.time_left[self._colour(colour)] = (time, stones)
+
+    # ------------------------------------------------------------ analysis for GUIs
+
+    def _info_line(self, count: int = 10) -> str:
+        """Leela Zero style info for the side to move: the policy as prior, no search."""
+        infos = []
+        for order, (idx, prob) in enumerate(self.player.top_moves(self.game, count)):
+            vertex = idx_to_vertex(idx, self.game.size)
+            infos.append(f"info move {vertex} visits 1 winrate 5000 prior {round(prob * 10000)} "
+                         f"lcb 5000 order {order} pv {vertex}")
+        return " ".join(infos)
+
+    def _analyze(self, *args: str) -> str:
+        if args and args[0].lower() in ("b", "w", "black", "white"):
+            self.game.to_move = self._colour(args[0])
+        self._analysis_open = True
+        return "\n" + self._info_line()
+
+    def cmd_lz_analyze(self, *args: str):
+        return self._analyze(*args)
+
+    def cmd_analyze(self, *args: str):
+        return self._analyze(*args)
+
+    def _genmove_analyze(self, *args: str) -> str:
+        if not args:
+            raise GtpError("syntax error")
+        self.game.to_move = self._colour(args[0])
+        info = self._info_line()
+        return f"\n{info}\nplay {self._genmove(args[0])}"
+
+    def cmd_lz_genmove_analyze(self, *args: str):
+        return self._genmove_analyze(*args)
+
+    def cmd_genmove_analyze(self, *args: str):
+        return self._genmove_analyze(*args)
+
+    def cmd_gogui_analyze_commands(self):
+        return "gfx/Policy heatmap/gonet-policy_heatmap\npspairs/Policy top moves/gonet-top_moves"
+
+    def cmd_gonet_policy_heatmap(self):
+        probs = self.player.move_probabilities(self.game)
+        top = probs[:-1].max() or 1.0
+        lines = ["INFLUENCE " + " ".join(f"{idx_to_vertex(i, self.game.size)} {p / top:.2f}"
+                                         for i, p in enumerate(probs[:-1]) if p >= 0.005 * top)]
+        lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {round(100 * p)}"
+                  for i, p in self.player.top_moves(self.game, 5)]
+        lines.append(f"TEXT {colour_name(self.game.to_move)} to play: the net's move probabilities")
+        return "\n".join(lines)
+
+    def cmd_gonet_top_moves(self):
+        return " ".join(f"{idx_to_vertex(i, self.game.size)} {100 * p:.1f}%"
+                        for i, p in self.player.top_moves(self.game, 10))
+
+
+def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
+         resign_margin: float | None = None) -> int:
+    GtpEngine(model, device, symmetries, temperature, resign_margin).run()
+    return 0

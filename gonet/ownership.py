@@ -1,0 +1,81 @@
+"""Who owns each point at the end: random playouts for dead stones and score estimates.
+
+GTP scoring (``final_score``, ``final_status_list``), the pass decision and the resign
+rule need to know which stones are dead. With no value net and no search, gonet asks
+random playouts: both sides play uniformly random legal moves that do not fill their own
+eyes until two passes; a point's ownership is its average Tromp-Taylor owner (+1 Black,
+-1 White). Stones owned by the other side in most playouts are dead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gonet.board import LEGAL, STONE, area_owner_into, diagonals, legality, play
+from gonet.features import is_own_eye
+
+
+@njit(cache=True)
+def _playout(s, nbr, diag, to_move, owner):
+    """Random non-eye-filling moves until two passes (or a move cap); owners into ``owner``."""
+    nn = s.shape[1]
+    log = np.zeros((1, 3), dtype=np.int64)
+    off = np.full(1, -1, dtype=np.int64)
+    empties = np.empty(nn, dtype=np.int64)
+    colour = to_move
+    passes = 0
+    moves = 0
+    while passes < 2 and moves < 3 * nn:
+        n = 0
+        for p in range(nn):
+            if s[STONE, p] == 0:
+                empties[n] = p
+                n += 1
+        played = False
+        while n > 0:
+            i = np.random.randint(n)
+            p = empties[i]
+            empties[i] = empties[n - 1]
+            n -= 1
+            if legality(s, nbr, p, colour) == LEGAL and not is_own_eye(s, nbr, diag, p, colour):
+                play(s, nbr, p, colour, log, off)
+                played = True
+                break
+        passes = 0 if played else passes + 1
+        if not played:
+            play(s, nbr, nn, colour, log, off)
+        colour = -colour
+        moves += 1
+    area_owner_into(s, nbr, owner)
+
+
+@njit(cache=True)
+def _ownership(s, nbr, diag, to_move, playouts, seed):
+    np.random.seed(seed)
+    nn = s.shape[1]
+    total = np.zeros(nn, dtype=np.float64)
+    owner = np.zeros(nn, dtype=np.int64)
+    for _ in range(playouts):
+        work = s.copy()
+        _playout(work, nbr, diag, to_move, owner)
+        total += owner
+    return total / playouts
+
+
+def ownership(game, playouts: int = 200, seed: int = 0) -> np.ndarray:
+    """float[N*N] in [-1, 1]: average owner of each point (+1 Black) over random playouts."""
+    return _ownership(game.board.state, game.board.nbr, diagonals(game.size), game.to_move, playouts, seed)
+
+
+def dead_stones(game, playouts: int = 200, seed: int = 0) -> np.ndarray:
+    """Idxs of stones that the other side owns in most playouts."""
+    own = ownership(game, playouts, seed)
+    stones = game.board.state[STONE]
+    return np.flatnonzero((stones != 0) & (own * stones < 0))
+
+
+def estimated_score(game, playouts: int = 200, seed: int = 0) -> float:
+    """Black's expected area score minus komi after the dead stones come off (> 0: Black wins)."""
+    own = ownership(game, playouts, seed)
+    return float(np.sign(np.round(own, 6)).sum()) - game.komi
