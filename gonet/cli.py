@@ -70,6 +70,22 @@ def _gtp(args: argparse.Namespace) -> int:
     return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
 
 
+def _match(args: argparse.Namespace) -> int:
+    import shlex
+
+    from gonet.match import run_match
+
+    engine = args.engine or " ".join(
+        [shlex.quote(sys.executable), "-m", "gonet", "gtp"] + (["--model", shlex.quote(args.model)] if args.model else []))
+    summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
+                        max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name))
+    low, high = summary["win_rate_95"]
+    print(f"gonet won {summary['wins']['gonet']:g} of {summary['games']} games against {args.opponent!r}: "
+          f"{100 * summary['win_rate']:.1f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%); "
+          f"seconds per move {summary['seconds_per_move']}; SGF and report.json in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -123,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resign-margin", type=float, help="resign when the estimate is worse than this (off)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(run=_gtp)
+
+    p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
+    p.add_argument("--games", type=int, default=10)
+    p.add_argument("--opponent", default="/usr/games/gnugo --mode gtp --level 1", help="GTP command line")
+    p.add_argument("--opponent-name", default="gnugo")
+    p.add_argument("--engine", help="gonet's GTP command line (default: this gonet with --model)")
+    p.add_argument("--model", help="model file for the default engine")
+    p.add_argument("--out", default="out/match", help="folder for the SGF files and report.json")
+    p.add_argument("--size", type=int, default=19)
+    p.add_argument("--komi", type=float, default=7.5)
+    p.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
+    p.add_argument("--parallel", type=int, default=1, help="games at once (each runs two engines)")
+    p.set_defaults(run=_match)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

@@ -104,7 +104,8 @@ class GtpEngine:
         except Exception as e:  # a bug must not kill the engine a GUI is talking to
             log.exception("%s failed", name)
             return f"?{cmd_id} internal error: {type(e).__name__}: {e}\n\n"
-        return f"={cmd_id} {result if result is not None else ''}".rstrip(" ") + "\n\n"
+        text = "" if result is None else str(result)
+        return f"={cmd_id}" + ("" if not text or text.startswith("\n") else " ") + text + "\n\n"
 
     @staticmethod
     def _cast(command, args: list[str]) -> list:

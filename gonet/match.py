@@ -1,0 +1,190 @@
+"""``gonet match``: games between two GTP engines (gonet against GnuGo, say), with results.
+
+Colours alternate game by game; komi 7.5 by default; a move cap ends runaway games. Each
+game is kept on a referee :class:`Game` so an illegal move loses at once. Finished games
+are scored by the first engine that implements ``final_score`` (GnuGo does), else by
+Tromp-Taylor area on the referee board. Every game is saved as SGF; the report gives
+wins, the win rate with a 95% Wilson interval and the average time per move.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from gonet.board import IllegalMove
+from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, vertex_to_idx
+from gonet.game import Game
+from gonet.sgf import game_to_sgf
+
+
+class EngineError(RuntimeError):
+    """An engine died, answered outside the protocol, or refused a command it must accept."""
+
+
+class GtpProcess:
+    """A GTP engine in a subprocess: ``send`` one command, get its response text."""
+
+    def __init__(self, command: str, name: str | None = None):
+        self.command = command
+        self.name = name or Path(shlex.split(command)[0]).name
+        self.proc = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.known: dict[str, bool] = {}
+
+    def send(self, command: str) -> str:
+        """The response's text after ``= ``; raises :class:`EngineError` for ``?`` or EOF."""
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise EngineError(f"{self.name} has exited") from None
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise EngineError(f"{self.name} closed its output after {command!r}")
+            if line.strip() == "" and lines:
+                break
+            if line.strip() or lines:
+                lines.append(line.rstrip("\n"))
+        text = "\n".join(lines)
+        if text.startswith("?"):
+            raise EngineError(f"{self.name}: {command!r} -> {text[1:].strip()}")
+        if not text.startswith("="):
+            raise EngineError(f"{self.name}: not a GTP response to {command!r}: {text[:80]!r}")
+        return text[1:].strip()
+
+    def knows(self, command: str) -> bool:
+        if command not in self.known:
+            self.known[command] = self.send(f"known_command {command}") == "true"
+        return self.known[command]
+
+    def close(self) -> None:
+        try:
+            self.send("quit")
+        except EngineError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class GameResult:
+    winner: int  # BLACK, WHITE, or 0 for a draw / no result
+    result: str  # SGF RE, e.g. "B+12.5", "W+R", "B+F" (forfeit: illegal move)
+    black: str
+    white: str
+    moves: int
+    seconds: dict[str, float] = field(default_factory=dict)  # engine name -> thinking time
+    moves_by: dict[str, int] = field(default_factory=dict)
+    sgf: str = ""
+
+
+def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float = 7.5,
+              max_moves: int = 600) -> GameResult:
+    """One game; both engines are reset first. Two passes or the move cap end it."""
+    engines = {BLACK: black, WHITE: white}
+    for engine in engines.values():
+        engine.send(f"boardsize {size}")
+        engine.send("clear_board")
+        engine.send(f"komi {komi}")
+    game = Game(size, komi, superko=True)
+    seconds = {black.name: 0.0, white.name: 0.0}
+    counts = {black.name: 0, white.name: 0}
+    result = None
+    while not game.is_over() and game.move_number < max_moves:
+        colour = game.to_move
+        mover, other = engines[colour], engines[-colour]
+        start = time.perf_counter()
+        answer = mover.send(f"genmove {colour_name(colour)}").lower()
+        seconds[mover.name] += time.perf_counter() - start
+        counts[mover.name] += 1
+        if answer == "resign":
+            result = f"{colour_name(-colour)}+R"
+            break
+        try:
+            game.play(vertex_to_idx(answer, size), colour)
+        except (ValueError, IllegalMove):
+            result = f"{colour_name(-colour)}+F"  # forfeit: an illegal or unparseable move
+            break
+        other.send(f"play {colour_name(colour)} {idx_to_vertex(game.moves[-1][1], size)}")
+    if result is None:
+        scorer = next((e for e in (white, black) if e.knows("final_score")), None)
+        result = scorer.send("final_score") if scorer else game.result()
+    winner = BLACK if result.upper().startswith("B+") else WHITE if result.upper().startswith("W+") else 0
+    record = game.to_record()
+    record.result = result
+    sgf = game_to_sgf(record, program=("gonet match", ""), black=black.name, white=white.name)
+    return GameResult(winner, result, black.name, white.name, game.move_number, seconds, counts, sgf)
+
+
+def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a win rate."""
+    if n == 0:
+        return 0.0, 1.0
+    p = wins / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def run_match(engine_a: str, engine_b: str, games: int, out: str | Path, size: int = 19, komi: float = 7.5,
+              max_moves: int = 600, parallel: int = 1, names: tuple[str, str] = ("A", "B")) -> dict:
+    """``games`` games, A taking Black in the even ones; returns the report (also as JSON in ``out``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(i: int) -> tuple[int, GameResult]:
+        a, b = GtpProcess(engine_a, names[0]), GtpProcess(engine_b, names[1])
+        try:
+            black, white = (a, b) if i % 2 == 0 else (b, a)
+            result = play_game(black, white, size, komi, max_moves)
+        finally:
+            a.close()
+            b.close()
+        (out / f"game-{i:03d}.sgf").write_text(result.sgf)
+        return i, result
+
+    results: list[GameResult] = []
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        for _, result in tqdm(pool.map(one, range(games)), total=games, desc="match", unit="game"):
+            results.append(result)
+    return report(results, names, out)
+
+
+def report(results: list[GameResult], names: tuple[str, str], out: Path) -> dict:
+    wins = {name: 0.0 for name in names}
+    seconds = {name: 0.0 for name in names}
+    moves = {name: 0 for name in names}
+    for r in results:
+        for name in names:
+            seconds[name] += r.seconds.get(name, 0.0)
+            moves[name] += r.moves_by.get(name, 0)
+        if r.winner == 0:
+            for name in names:
+                wins[name] += 0.5
+        else:
+            wins[r.black if r.winner == BLACK else r.white] += 1
+    n = len(results)
+    low, high = wilson_interval(wins[names[0]], n)
+    summary = {
+        "games": n,
+        "wins": wins,
+        "win_rate": wins[names[0]] / n if n else 0.0,
+        "win_rate_95": [round(low, 4), round(high, 4)],
+        "seconds_per_move": {k: round(seconds[k] / moves[k], 4) if moves[k] else None for k in names},
+        "results": [r.result for r in results],
+    }
+    (out / "report.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary

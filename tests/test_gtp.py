@@ -1,0 +1,237 @@
+"""GTP engine: a scripted session over every command and error path; a game against GnuGo."""
+
+import io
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gonet.coords import BLACK, WHITE, vertex_to_idx
+from gonet.gtp import GtpEngine, clean_line
+from gonet.match import GtpProcess, play_game, wilson_interval
+from gonet.nets import PolicyConfig, PolicyNet
+from gonet.policy import save_model
+
+GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny random 19x19 policy (k=8, 3 layers): fast and deterministic."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), path)
+    return path
+
+
+@pytest.fixture
+def engine(model):
+    return GtpEngine(str(model), seed=1)
+
+
+def ask(engine, line):
+    return engine.handle(line)
+
+
+def test_required_commands_and_response_format(engine):
+    """= / ? with ids echoed, a blank line after each response; unknown commands fail."""
+    assert ask(engine, "protocol_version") == "= 2\n\n"
+    assert ask(engine, "7 name") == "=7 gonet\n\n"
+    assert ask(engine, "version").startswith("= 0.")
+    assert ask(engine, "known_command genmove") == "= true\n\n"
+    assert ask(engine, "known_command fly") == "= false\n\n"
+    listed = ask(engine, "list_commands")[2:].split()
+    for command in ("protocol_version", "name", "version", "known_command", "list_commands", "quit",
+                    "boardsize", "clear_board", "komi", "play", "genmove", "undo", "showboard",
+                    "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf",
+                    "final_score", "final_status_list", "time_settings", "time_left", "kgs-genmove_cleanup",
+                    "reg_genmove", "lz-analyze", "lz-genmove_analyze", "genmove_analyze", "gogui-analyze_commands"):
+        assert command in listed, command
+    assert ask(engine, "3 fly me") == "?3 unknown command\n\n"
+    assert ask(engine, "") is None and ask(engine, "# just a comment") is None
+
+
+def test_preprocessing_strips_controls_and_comments():
+    assert clean_line("\tplay\x01 b D4  # a comment\r\n") == "play b D4"
+
+
+def test_play_and_errors_leave_state_unchanged(engine):
+    """Illegal, occupied, bad colour, bad vertex and missing arguments are errors; no change."""
+    assert ask(engine, "boardsize 19") == "=\n\n"
+    assert ask(engine, "play b D4") == "=\n\n"
+    before = engine.game.board.state.copy()
+    for line, error in [("play w D4", "illegal move"), ("play x D5", "syntax error"),
+                        ("play b Z99", "syntax error"), ("play b", "syntax error"), ("play b I5", "syntax error"),
+                        ("komi seven", "syntax error"), ("boardsize 13", "unacceptable size"),
+                        ("boardsize", "syntax error"), ("final_status_list maybe", "syntax error")]:
+        assert ask(engine, line) == f"? {error}\n\n", line
+    assert (engine.game.board.state == before).all() and engine.game.move_number == 1
+
+
+def test_genmove_plays_legal_moves_and_undo(engine):
+    """genmove returns a legal vertex and plays it; undo takes it back; reg_genmove does not play."""
+    ask(engine, "play b Q16")
+    answer = ask(engine, "genmove w")
+    vertex = answer[2:].strip()
+    assert engine.game.board.colour_at(vertex_to_idx(vertex, 19)) == WHITE
+    assert ask(engine, "undo") == "=\n\n"
+    assert engine.game.board.colour_at(vertex_to_idx(vertex, 19)) == 0
+    n = engine.game.move_number
+    assert ask(engine, "reg_genmove w").startswith("= ")
+    assert engine.game.move_number == n
+    ask(engine, "undo")
+    assert ask(engine, "undo") == "? cannot undo\n\n"
+
+
+def test_genmove_never_illegal_in_a_long_game(engine):
+    """40 genmoves in a row (both colours) are all legal and never pass early in the game."""
+    for i in range(40):
+        answer = ask(engine, f"genmove {'b' if i % 2 == 0 else 'w'}")
+        assert answer.startswith("= ") and answer[2:].strip() not in ("resign",)
+    assert engine.game.move_number == 40
+
+
+def test_handicap_commands(engine):
+    assert ask(engine, "fixed_handicap 3") == "= D4 Q16 D16\n\n"
+    assert engine.game.to_move == WHITE and engine.game.handicap == 3
+    assert ask(engine, "fixed_handicap 2") == "? board not empty\n\n"
+    ask(engine, "clear_board")
+    assert ask(engine, "fixed_handicap 10") == "? invalid number of stones\n\n"
+    assert ask(engine, "set_free_handicap D4 D4") == "? bad vertex list\n\n"
+    assert ask(engine, "set_free_handicap C3 Q17") == "=\n\n"
+    assert engine.game.board.colour_at(vertex_to_idx("C3", 19)) == BLACK
+    ask(engine, "clear_board")
+    stones = ask(engine, "place_free_handicap 11")[2:].split()
+    assert len(stones) == 11 and len(set(stones)) == 11
+    assert stones[:9] == "D4 Q16 D16 Q4 D10 Q10 K4 K16 K10".split()
+
+
+def test_loadsgf_and_printsgf_round_trip(engine, tmp_path):
+    """loadsgf sets up the position before move N and answers the colour to play; printsgf
+    writes a record that loads back to the same moves."""
+    sgf = tmp_path / "g.sgf"
+    sgf.write_text("(;GM[1]SZ[19]KM[6.5];B[pd];W[dp];B[pp];W[dd])")
+    assert ask(engine, f"loadsgf {sgf} 3") == "= black\n\n"
+    assert engine.game.move_number == 2 and engine.game.komi == 6.5
+    assert ask(engine, f"loadsgf {sgf}") == "= black\n\n" and engine.game.move_number == 4
+    assert ask(engine, f"loadsgf {tmp_path / 'missing.sgf'}") == "? cannot open file\n\n"
+    assert engine.game.move_number == 4
+    out = tmp_path / "out.sgf"
+    assert ask(engine, f"printsgf {out}") == "=\n\n"
+    assert ask(engine, "clear_board") == "=\n\n"
+    assert ask(engine, f"loadsgf {out}") == "= black\n\n"
+    assert [m for _, m in engine.game.moves] == [vertex_to_idx(v, 19) for v in ("Q16", "D4", "Q4", "D16")]
+    assert ask(engine, "printsgf").startswith("= (;FF[4]")
+
+
+def finished_position_sgf() -> str:
+    """A finished 19x19 game as setup: Black owns columns A-E, White F-T, both full of stones
+    with single-point eyes; a lone White stone at B18 sits in Black's area with 2 liberties."""
+    black, white = [], []
+    for r in range(19):
+        for c in range(19):
+            point = "abcdefghijklmnopqrs"[c] + "abcdefghijklmnopqrs"[r]
+            if (r, c) == (1, 1):
+                white.append(point)
+            elif c <= 4:
+                if not (c in (1, 3) and r % 2 == 0):
+                    black.append(point)
+            elif not (c >= 7 and c % 2 == 1 and r % 2 == 0):
+                white.append(point)
+    return f"(;GM[1]SZ[19]KM[0.5]AB[{']['.join(black)}]AW[{']['.join(white)}];B[];W[])"
+
+
+def test_scoring_commands(engine, tmp_path):
+    """final_status_list finds the dead stone; final_score counts it off (Tromp-Taylor area:
+    Black 5 x 19 = 95, White 14 x 19 = 266, komi 0.5 -> W+171.5)."""
+    sgf = tmp_path / "end.sgf"
+    sgf.write_text(finished_position_sgf())
+    ask(engine, f"loadsgf {sgf}")
+    assert ask(engine, "final_status_list dead") == "= B18\n\n"
+    alive = ask(engine, "final_status_list alive")[2:].split()
+    assert "B18" not in alive and len(alive) == int((engine.game.board.state[0] != 0).sum()) - 1
+    assert ask(engine, "final_status_list seki") == "=\n\n"
+    assert ask(engine, "final_score") == "= W+171.5\n\n"
+
+
+def test_time_commands(engine):
+    assert ask(engine, "time_settings 300 30 5") == "=\n\n"
+    assert ask(engine, "time_left b 120 0") == "=\n\n"
+    assert engine.time_left[BLACK] == (120.0, 0)
+    assert ask(engine, "time_left b soon 0") == "? syntax error\n\n"
+
+
+def test_analysis_output_for_guis(engine):
+    """lz-analyze info lines (prior in 1/10000, order); genmove_analyze ends with play;
+    GoGui analyze commands with a gfx heatmap."""
+    answer = ask(engine, "lz-analyze b 50")
+    lines = answer.splitlines()
+    assert lines[0] == "=" and lines[1].startswith("info move ")
+    infos = lines[1].split("info ")[1:]
+    assert len(infos) == 10 and " order 0 " in infos[0] and " prior " in infos[0]
+    priors = [int(i.split(" prior ")[1].split()[0]) for i in infos]
+    assert priors == sorted(priors, reverse=True)
+    answer = ask(engine, "lz-genmove_analyze w 50")
+    assert answer.splitlines()[-2].startswith("play ") and engine.game.move_number == 1
+    assert "gfx/" in ask(engine, "gogui-analyze_commands")
+    heat = ask(engine, "gonet-policy_heatmap")
+    assert "INFLUENCE " in heat and "LABEL " in heat
+    assert len(ask(engine, "gonet-top_moves")[2:].split()) == 20
+
+
+def test_run_loop_over_streams(model):
+    """The stdin/stdout loop: an open lz-analyze is closed by the next command; quit ends it."""
+    out = io.StringIO()
+    GtpEngine(str(model)).run(io.StringIO("1 lz-analyze b 10\n2 name\n3 quit\n4 name\n"), out)
+    text = out.getvalue()
+    assert text.startswith("=1\ninfo move ")
+    assert text.endswith("\n\n=2 gonet\n\n=3\n\n")
+
+
+def test_engine_starts_answering_fast(model):
+    """Start-up to the first answer is quick: the model loads in the background."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "gonet", "gtp", "--model", str(model)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdin.write("protocol_version\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline() == "= 2\n"
+    elapsed = time.perf_counter() - start
+    proc.stdin.write("quit\n")
+    proc.stdin.flush()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stdout.read() == "\n=\n\n"
+    assert elapsed < 10  # generous for a loaded CI box; typically well under 2 s
+    proc.stdin.close()
+
+
+def test_corrupt_model_is_reported_as_gtp_error(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    engine = GtpEngine(str(bad))
+    assert ask(engine, "name") == "= gonet\n\n"
+    assert ask(engine, "genmove b").startswith("? cannot load the model")
+
+
+def test_wilson_interval():
+    low, high = wilson_interval(5, 10)
+    assert round(low, 3) == 0.237 and round(high, 3) == 0.763
+
+
+@pytest.mark.skipif(GNUGO is None, reason="gnugo not installed (apt-get install gnugo)")
+def test_game_against_gnugo_finishes_scored(model, tmp_path):
+    """gonet (tiny net) against GnuGo level 0 on 19x19: a legal game to the end, scored by GnuGo."""
+    ours = GtpProcess(f"{sys.executable} -m gonet gtp --model {model}", "gonet")
+    gnugo = GtpProcess(f"{GNUGO} --mode gtp --level 0", "gnugo")
+    try:
+        result = play_game(ours, gnugo, size=19, komi=7.5, max_moves=500)
+    finally:
+        ours.close()
+        gnugo.close()
+    assert result.result[:2] in ("B+", "W+") and result.moves > 20
+    assert "F" not in result.result.split("+")[1]  # nobody forfeited by an illegal move
+    assert result.sgf.startswith("(;FF[4]")
