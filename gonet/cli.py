@@ -86,6 +86,28 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selfplay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gonet.coords import colour_name
+    from gonet.ownership import estimated_score
+    from gonet.player import Player, self_play
+    from gonet.policy import load_policy
+    from gonet.sgf import game_to_sgf
+
+    player = Player(load_policy(args.model, args.device), args.symmetries, args.temperature, seed=args.seed)
+    game = self_play(player, komi=args.komi, max_moves=args.max_moves)
+    record = game.to_record()
+    if game.is_over() or game.move_number >= args.max_moves:
+        score = estimated_score(game)
+        record.result = "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+    else:
+        record.result = f"{colour_name(-game.to_move)}+R"
+    Path(args.out).write_text(game_to_sgf(record, black="gonet", white="gonet"))
+    print(f"{game.move_number} moves, result {record.result} (dead stones removed by playouts) -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -152,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
     p.add_argument("--parallel", type=int, default=1, help="games at once (each runs two engines)")
     p.set_defaults(run=_match)
+
+    p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
+    p.add_argument("--out", default="selfplay.sgf")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--komi", type=float, default=7.5)
+    p.add_argument("--max-moves", type=int, default=400)
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--symmetries", type=int, default=1)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(run=_selfplay)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

@@ -96,3 +96,14 @@ class Player:
         probs = self.move_probabilities(game)
         order = np.argsort(-probs)[:count]
         return [(int(i), float(probs[i])) for i in order if probs[i] > 0]
+
+
+def self_play(player: Player, komi: float = 7.5, max_moves: int = 400) -> Game:
+    """A game of the player against itself until two passes, a resignation or ``max_moves``."""
+    game = Game(player.policy.board_size, komi, superko=True)
+    while not game.is_over() and game.move_number < max_moves:
+        move = player.choose(game)
+        if move == RESIGN:
+            break
+        game.play(move)
+    return game
