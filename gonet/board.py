@@ -147,8 +147,12 @@ def liberties_into(s, h, out):
 
 
 @njit(cache=True)
-def legality(s, nbr, p, c):
-    """LEGAL or the reason colour ``c`` may not play point ``p`` (no superko)."""
+def legality(s, nbr, p, c, libc=None):
+    """LEGAL or the reason colour ``c`` may not play point ``p`` (no superko).
+
+    ``libc[h]``, when given, holds each group's liberties counted up to at least 2 (the
+    feature kernels count them once per position).
+    """
     if s[STONE, p] != EMPTY:
         return OCCUPIED
     if s[META, KO] == c * (p + 1):
@@ -160,7 +164,7 @@ def legality(s, nbr, p, c):
         v = s[STONE, q]
         if v == EMPTY:
             return LEGAL
-        libs = lib_count(s, s[HEAD, q], 2)
+        libs = lib_count(s, s[HEAD, q], 2) if libc is None else libc[s[HEAD, q]]
         if (v == c and libs >= 2) or (v == -c and libs == 1):
             return LEGAL
     return SUICIDE

@@ -90,6 +90,16 @@ def is_own_eye(s, nbr, diag, p, c):
     return enemy <= (1 if on_board == 4 else 0)
 
 
+@njit(cache=True, inline="always")
+def _add_unique(items, n, value):
+    """Append ``value`` to ``items[:n]`` unless present; returns the new length."""
+    for j in range(n):
+        if items[j] == value:
+            return n
+    items[n] = value
+    return n + 1
+
+
 @njit(cache=True)
 def _ladder_candidates(s, nbr, prey, attacker_to_move, out):
     """Moves tried at a ladder node: the attacker's ataris on the prey's two liberties; the
@@ -106,12 +116,8 @@ def _ladder_candidates(s, nbr, prey, attacker_to_move, out):
             t = nbr[r, k]
             if t >= 0 and s[STONE, t] == -defender and lib_count(s, s[HEAD, t], 2) == 1:
                 liberties_into(s, s[HEAD, t], one)
-                seen = False
-                for j in range(n):
-                    seen |= out[j] == one[0]
-                if not seen and n < out.shape[0]:
-                    out[n] = one[0]
-                    n += 1
+                if n < out.shape[0]:
+                    n = _add_unique(out, n, one[0])
         r = s[NEXT, r]
         if r == h:
             break
@@ -202,19 +208,9 @@ def _look_ahead(s, nbr, libc, p, c, friends, enemies, tmp):
             continue
         hq = s[HEAD, q]
         if s[STONE, q] == c:
-            dup = False
-            for j in range(nf):
-                dup |= friends[j] == hq
-            if not dup:
-                friends[nf] = hq
-                nf += 1
+            nf = _add_unique(friends, nf, hq)
         elif libc[hq] == 1:
-            dup = False
-            for j in range(ne):
-                dup |= enemies[j] == hq
-            if not dup:
-                enemies[ne] = hq
-                ne += 1
+            ne = _add_unique(enemies, ne, hq)
     words = s.shape[0] - LIB0
     for w in range(words):
         tmp[w] = 0
@@ -256,22 +252,9 @@ def _look_ahead(s, nbr, libc, p, c, friends, enemies, tmp):
     return captured, libs, size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_legal(s, nbr, libc, p, c):
-    """Colour c may play empty p: the board's ``legality`` with cached liberty counts."""
-    if s[META, KO] == c * (p + 1):
-        return False
-    for k in range(4):
-        q = nbr[p, k]
-        if q < 0:
-            continue
-        v = s[STONE, q]
-        if v == EMPTY:
-            return True
-        libs = libc[s[HEAD, q]]
-        if (v == c and libs >= 2) or (v == -c and libs == 1):
-            return True
-    return False
+    return legality(s, nbr, p, c, libc) == LEGAL
 
 
 @njit(cache=True)

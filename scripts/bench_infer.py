@@ -1,0 +1,62 @@
+"""Inference speed of a policy net on CPU (or GPU): one position's latency (planes + net)
+and batch throughput.
+
+    python scripts/bench_infer.py [--model PATH | --filters 192 --layers 13] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from gonet.game import Game
+from gonet.nets import PolicyConfig, PolicyNet
+from gonet.policy import Policy, load_policy
+from gonet.sgf import read_records
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a model file (default: a random net of --filters/--layers)")
+    parser.add_argument("--filters", type=int, default=192)
+    parser.add_argument("--layers", type=int, default=13)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.model:
+        policy = load_policy(args.model, args.device)
+    else:
+        policy = Policy(PolicyNet(PolicyConfig(args.filters, args.layers)), args.device)
+    record = next(iter(read_records(["data/sgf/handicap.sgf"])), None)
+    game = Game.from_record(record) if record and record.size == 19 else Game(19)
+    policy.predict(game)
+    whole = timed(lambda: policy.predict(game), args.repeats)
+    planes = game.planes(policy.config.feature_set)[None]
+    net_only = timed(lambda: policy.logits(planes), args.repeats)
+    print(f"{policy.config.name} on {args.device} ({args.threads} threads): one position "
+          f"median {1000 * statistics.median(whole):.1f} ms (planes + legal mask + net), "
+          f"net alone {1000 * statistics.median(net_only):.1f} ms")
+    for batch in (1, 8, 64, 256):
+        x = np.repeat(planes, batch, axis=0)
+        policy.logits(x)
+        t = min(timed(lambda: policy.logits(x), 3))
+        print(f"  batch {batch:4d}: {batch / t:8,.0f} positions/s")
+
+
+if __name__ == "__main__":
+    main()
