@@ -108,6 +108,12 @@ def _selfplay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _play(args: argparse.Namespace) -> int:
+    from gui.app import main as play_main
+
+    return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -185,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default="cpu")
     p.set_defaults(run=_selfplay)
+
+    p = commands.add_parser("play", help="a pygame board to play against the net")
+    p.add_argument("--color", "--colour", default="black", choices=["black", "white", "random"])
+    p.add_argument("--handicap", type=int, default=0, help="fixed handicap stones for Black (2-9)")
+    p.add_argument("--komi", type=float, default=7.5)
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
+    p.set_defaults(run=_play)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

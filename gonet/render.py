@@ -13,7 +13,7 @@ import numpy as np
 from gonet.coords import BLACK, GTP_COLUMNS, WHITE
 
 WOOD = (220, 179, 92)
-WOOD_DARK = (196, 152, 70)
+WOOD_DARK = (211, 169, 84)
 LINE = (40, 30, 20)
 
 
@@ -38,12 +38,13 @@ class BoardView:
 
     @property
     def cell(self) -> float:
-        return min(self.width, self.height) / (self.size + 1)
+        """Grid spacing: the grid, a row of coordinates on each side and a margin fit."""
+        return min(self.width, self.height) / (self.size + 2)
 
     @property
     def origin(self) -> tuple[float, float]:
-        side = self.cell * (self.size + 1)
-        return (self.left + (self.width - side) / 2 + self.cell, self.top + (self.height - side) / 2 + self.cell)
+        span = self.cell * (self.size - 1)
+        return self.left + (self.width - span) / 2, self.top + (self.height - span) / 2
 
     def to_pixel(self, row: int, col: int) -> tuple[int, int]:
         x0, y0 = self.origin
@@ -68,8 +69,8 @@ def draw_board(surface, view: BoardView, stones: np.ndarray, last: int | None = 
     size = view.size
     cell = view.cell
     pygame.draw.rect(surface, WOOD, (view.left, view.top, view.width, view.height))
-    for i in range(0, view.height, 7):  # a little grain
-        pygame.draw.line(surface, WOOD_DARK, (view.left, view.top + i), (view.left + view.width, view.top + i + 3), 1)
+    for i in range(0, view.height, 11):  # a little grain
+        pygame.draw.line(surface, WOOD_DARK, (view.left, view.top + i), (view.left + view.width, view.top + i + 4), 2)
     font = pygame.font.Font(None, max(10, int(cell * 0.45)))
     for i in range(size):
         pygame.draw.line(surface, LINE, view.to_pixel(i, 0), view.to_pixel(i, size - 1), 2 if i in (0, size - 1) else 1)

@@ -1,0 +1,1 @@
+"""The pygame board (`gonet play`); nothing in the gonet package imports it."""
