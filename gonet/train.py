@@ -16,7 +16,7 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from gonet.data import PositionDataModule, PreparedGames, random_symmetry
@@ -93,6 +93,14 @@ class PolicyModule(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
+class StepProgressBar(TQDMProgressBar):
+    """Training is one endless epoch, so the bar counts steps towards ``max_steps``."""
+
+    @property
+    def total_train_batches(self) -> int | float:
+        return self.trainer.max_steps if self.trainer.max_steps > 0 else super().total_train_batches
+
+
 class ExportModel(Callback):
     """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
 
@@ -125,7 +133,7 @@ def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: in
         strategy="ddp" if (isinstance(devices, int) and devices > 1) or num_nodes > 1 else "auto",
         precision=precision or ("bf16-mixed" if cuda else "32-true"),
         logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tb")],
-        callbacks=[checkpoints, ExportModel(out / "model.pt")],
+        callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar()],
         log_every_n_steps=10, num_sanity_val_steps=0, use_distributed_sampler=False,
     )
 
