@@ -114,6 +114,32 @@ def _play(args: argparse.Namespace) -> int:
     return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
 
 
+def _mnist(args: argparse.Namespace) -> int:
+    from gonet import mnist
+
+    if args.action == "train":
+        result = mnist.train(args.out, args.data, epochs=args.epochs, max_time=args.max_time)
+        print(f"MNIST test accuracy {100 * result['accuracy']:.2f}% after {result['epochs']} epochs "
+              f"({result['steps']} steps) -> {args.out}/mnist.pt")
+    else:
+        print(f"MNIST test accuracy {100 * mnist.evaluate(args.model, args.data):.2f}%")
+    return 0
+
+
+def _speech(args: argparse.Namespace) -> int:
+    from gonet import speech
+
+    if args.action == "train":
+        result = speech.train(args.out, args.data, epochs=args.epochs, held_out_speaker=args.held_out_speaker)
+        split = f"speaker {args.held_out_speaker} held out" if args.held_out_speaker else "standard split"
+        print(f"spoken digits ({split}): test accuracy {100 * result['accuracy']:.2f}% on {result['test']} "
+              f"recordings -> {args.out}/speech.pt")
+    else:
+        accuracy = speech.evaluate(args.model, args.data, args.held_out_speaker)
+        print(f"spoken digits test accuracy {100 * accuracy:.2f}%")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -199,6 +225,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     p.set_defaults(run=_play)
+
+    p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")
+    p.add_argument("action", choices=["train", "eval"])
+    p.add_argument("--data", help="folder of the MNIST IDX files (default ../shared/data/mnist)")
+    p.add_argument("--out", default="runs/mnist")
+    p.add_argument("--model", default="runs/mnist/mnist.pt", help="for eval")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--max-time", default="00:00:10:00", help="stop training after DD:HH:MM:SS")
+    p.set_defaults(run=_mnist)
+
+    p = commands.add_parser("speech", help="train or evaluate the spoken-digit classifier (FSDD)")
+    p.add_argument("action", choices=["train", "eval"])
+    p.add_argument("--data", help="folder of FSDD WAVs (default ../shared/data/fsdd/recordings)")
+    p.add_argument("--out", default="runs/speech")
+    p.add_argument("--model", default="runs/speech/speech.pt", help="for eval")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--held-out-speaker", help="train without this speaker and test on all of theirs")
+    p.set_defaults(run=_speech)
+
+    from gonet.viz.commands import add_parser as add_viz
+
+    add_viz(commands)
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")

@@ -1,0 +1,107 @@
+"""``gonet mnist train|eval``: handwritten digits on the same conv core as the Go net.
+
+Reads the standard IDX files (gzipped or not) from a folder: ``--data``, else
+``$GONET_MNIST``, else ``../shared/data/mnist`` beside the repository.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gonet.classify import accuracy, fit_classifier
+from gonet.nets import conv_core
+
+FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+             0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """An IDX file (``.gz`` or plain) as an array of its declared type and shape."""
+    path = Path(path)
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise ValueError(f"{path}: not an IDX file")
+    dtype, ndim = np.dtype(IDX_TYPES[raw[2]]), raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    count = int(np.prod(dims)) if dims else 1
+    offset = 4 + 4 * ndim
+    if len(raw) < offset + count * dtype.itemsize:
+        raise ValueError(f"{path}: truncated ({len(raw)} bytes for shape {dims})")
+    return np.frombuffer(raw, dtype, count, offset).reshape(dims)
+
+
+def default_folder() -> Path:
+    env = os.environ.get("GONET_MNIST")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (stem + ".gz", stem):
+        if (folder / name).exists():
+            return folder / name
+    raise FileNotFoundError(f"{folder}: no {stem}[.gz]; pass --data FOLDER with the MNIST IDX files")
+
+
+def load(split: str, folder: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images float[N, 1, 28, 28] scaled to 0..1, labels int64[N]) of ``train`` or ``test``."""
+    folder = Path(folder) if folder else default_folder()
+    images, labels = (read_idx(_find(folder, stem)) for stem in FILES[split])
+    x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def make_net(stage_widths: tuple[int, ...] = (32, 64), convs_per_stage: int = 2, hidden: int = 128) -> nn.Module:
+    """Stages of 3x3 conv→BatchNorm→ReLU (the conv core) each ending in a 2x2 max-pool,
+    then dropout and a two-layer head: (B, 1, 28, 28) → (B, 10) logits."""
+    layers: list[nn.Module] = []
+    channels = 1
+    for width in stage_widths:
+        layers += [*conv_core(channels, [width] * convs_per_stage, 3, norm="batch"), nn.MaxPool2d(2)]
+        channels = width
+    side = 28 // 2 ** len(stage_widths)
+    layers += [nn.Flatten(), nn.Dropout(0.2), nn.Linear(channels * side * side, hidden), nn.ReLU(),
+               nn.Linear(hidden, 10)]
+    return nn.Sequential(*layers)
+
+
+def train(out: str | Path, folder: str | Path | None = None, epochs: int = 3, batch_size: int = 128,
+          lr: float = 3e-3, max_time: str | None = "00:00:10:00", limit: int | None = None,
+          progress: bool = True) -> dict:
+    """Train on the 60k training images, test on the 10k; saves ``OUT/mnist.pt``."""
+    torch.manual_seed(0)
+    x, y = load("train", folder)
+    tx, ty = load("test", folder)
+    if limit:
+        x, y, tx, ty = x[:limit], y[:limit], tx[:limit], ty[:limit]
+    net = make_net()
+    train_loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+    test_loader = DataLoader(TensorDataset(tx, ty), batch_size=1000)
+    result = fit_classifier(net, train_loader, test_loader, epochs, out, lr=lr, max_time=max_time,
+                            progress=progress)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    torch.save({"format": "gonet-mnist", "state_dict": net.state_dict()}, Path(out) / "mnist.pt")
+    return result
+
+
+def load_net(path: str | Path) -> nn.Module:
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != "gonet-mnist":
+        raise ValueError(f"{path}: not a gonet MNIST model")
+    net = make_net()
+    net.load_state_dict(blob["state_dict"])
+    return net.eval()
+
+
+def evaluate(path: str | Path, folder: str | Path | None = None) -> float:
+    """Test-set accuracy of a saved model."""
+    tx, ty = load("test", folder)
+    return accuracy(load_net(path), DataLoader(TensorDataset(tx, ty), batch_size=1000))
