@@ -282,7 +282,7 @@ class GtpEngine:
             raise GtpError("cannot open file") from None
         except SgfError as e:
             raise GtpError(f"cannot load file: {e.reason}") from None
-        if record.size != self.game.size and record.size != self.player.policy.board_size:
+        if record.size != self.player.policy.board_size:
             raise GtpError("unacceptable size")
         moves = None if move_number is None else max(0, move_number - 1)
         try:

@@ -3,7 +3,9 @@
 Rules, in order:
 1. **Pass** when the opponent just passed and passing does not lose: the area score after
    the playouts' dead stones come off, komi included, is not against us. Also pass when no
-   sensible move (legal, not filling our own eye) is left.
+   sensible move (legal, not filling our own eye) is left, and, from move ``settle_after``
+   on (default half the board's points), when every sensible move lies where the playouts
+   agree who owns the point (no contested point left to fight for).
 2. **Resign** only when ``resign_margin`` is set (off by default): after ``resign_after``
    moves, if the playouts' estimated score is worse than ``-resign_margin`` points for us.
    Never as Black in a handicap game (GUIs and servers treat that as rude).
@@ -20,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gonet.board import BLACK
+from gonet.coords import BLACK
 from gonet.features import SENSIBLE
 from gonet.game import Game
-from gonet.ownership import dead_stones, estimated_score
+from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
 
 RESIGN = -1
@@ -37,6 +39,8 @@ class Player:
     resign_margin: float | None = None
     resign_after: int = 100
     playouts: int = 200
+    settle_after: int | None = None
+    settled: float = 0.7
     seed: int | None = None
 
     def __post_init__(self):
@@ -80,6 +84,10 @@ class Player:
                 return game.pass_idx
         elif opponent_passed and self.score_for(game, me) >= 0:
             return game.pass_idx
+        elif game.move_number >= (self.settle_after or game.pass_idx // 2):
+            own = ownership(game, self.playouts // 2, self._seed())
+            if not (probs[: game.pass_idx] > 0)[np.abs(own) < self.settled].any():
+                return game.pass_idx
         if self.resign_margin is not None and game.move_number >= self.resign_after:
             in_handicap = game.handicap > 0 and me == BLACK
             if not in_handicap and self.score_for(game, me) < -self.resign_margin:
