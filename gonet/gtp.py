@@ -200,12 +200,26 @@ class GtpEngine:
 
         c = self._colour(colour)
         self.game.to_move = c
-        idx = self.player.choose(self.game, cleanup=cleanup)
+        player = self.player
+        saved = player.symmetries, player.playouts
+        if self._short_of_time(c):  # answer fast rather than lose on time
+            player.symmetries, player.playouts = 1, 50
+        try:
+            idx = player.choose(self.game, cleanup=cleanup)
+        finally:
+            player.symmetries, player.playouts = saved
         if idx == RESIGN:
             return "resign"
         if commit:
             self.game.play(idx, c)
         return idx_to_vertex(idx, self.game.size)
+
+    def _short_of_time(self, colour: int) -> bool:
+        """Under 10 s left, or under 1 s a move in byo-yomi (from ``time_left``)."""
+        if colour not in self.time_left:
+            return False
+        seconds, stones = self.time_left[colour]
+        return seconds < 10 if stones == 0 else seconds / stones < 1.0
 
     def cmd_genmove(self, colour: str):
         return self._genmove(colour)

@@ -161,8 +161,14 @@ def test_scoring_commands(engine, tmp_path):
 def test_time_commands(engine):
     assert ask(engine, "time_settings 300 30 5") == "=\n\n"
     assert ask(engine, "time_left b 120 0") == "=\n\n"
-    assert engine.time_left[BLACK] == (120.0, 0)
+    assert engine.time_left[BLACK] == (120.0, 0) and not engine._short_of_time(BLACK)
     assert ask(engine, "time_left b soon 0") == "? syntax error\n\n"
+    ask(engine, "time_left b 5 0")
+    assert engine._short_of_time(BLACK) and not engine._short_of_time(WHITE)
+    ask(engine, "time_left b 20 25")  # byo-yomi: 25 stones in 20 s
+    assert engine._short_of_time(BLACK)
+    assert ask(engine, "genmove b").startswith("= ")  # still answers, with the fast settings
+    assert engine.player.symmetries == 1 and engine.player.playouts == 200  # restored after
 
 
 def test_analysis_output_for_guis(engine):
