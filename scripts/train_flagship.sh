@@ -24,7 +24,7 @@ du -sh "$run/data" | awk '{print "training data: " $1}'
 # 2. one chunk of training, resumed from the last checkpoint when there is one
 "$gonet" train "$run/data" --val-data "$run/val" --out "$run" \
     --filters "${FILTERS:-192}" --layers "${LAYERS:-13}" --batch-size "${BATCH_SIZE:-512}" \
-    --lr "${LR:-0.1}" --max-steps "${MAX_STEPS:-400000}" --max-time "00:00:${chunk_minutes}:00" \
+    --lr "${LR:-0.1}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
     --val-every "${VAL_EVERY:-2000}" --val-positions 20000 --checkpoint-every 2000 \
     --workers "${WORKERS:-15}" --resume last
 
