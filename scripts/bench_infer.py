@@ -15,6 +15,7 @@ import torch
 
 from gonet.game import Game
 from gonet.nets import PolicyConfig, PolicyNet
+from gonet.player import Player
 from gonet.policy import Policy, load_policy
 from gonet.sgf import read_records
 
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--genmove-moves", type=int, default=0, help="also time genmove over a self-play game")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.model:
@@ -56,6 +58,17 @@ def main() -> None:
         policy.logits(x)
         t = min(timed(lambda: policy.logits(x), 3))
         print(f"  batch {batch:4d}: {batch / t:8,.0f} positions/s")
+    if args.genmove_moves:
+        player = Player(policy, symmetries=1)
+        game = Game(19, superko=True)
+        times = []
+        while len(times) < args.genmove_moves and not game.is_over():
+            start = time.perf_counter()
+            move = player.choose(game)
+            times.append(time.perf_counter() - start)
+            game.play(move if move >= 0 else game.pass_idx)
+        print(f"  genmove (Player.choose, 1 symmetry) over {len(times)} self-play moves: median "
+              f"{1000 * statistics.median(times):.0f} ms, 90th percentile {1000 * np.percentile(times, 90):.0f} ms")
 
 
 if __name__ == "__main__":
