@@ -74,3 +74,20 @@ def accuracy(net: nn.Module, loader: DataLoader) -> float:
         right += int((net(x).argmax(1) == y).sum())
         total += len(y)
     return right / max(1, total)
+
+
+def save_classifier(net: nn.Module, path: str | Path, kind: str) -> Path:
+    """Weights in a ``torch.save`` dict tagged ``gonet-<kind>`` (read back with weights_only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": f"gonet-{kind}", "state_dict": net.state_dict()}, path)
+    return path
+
+
+def load_classifier(path: str | Path, kind: str, net: nn.Module) -> nn.Module:
+    """Load weights saved by :func:`save_classifier` into ``net`` (built the same way), in eval mode."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != f"gonet-{kind}":
+        raise ValueError(f"{path}: not a gonet {kind} model")
+    net.load_state_dict(blob["state_dict"])
+    return net.eval()

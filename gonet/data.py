@@ -18,7 +18,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gonet.board import diagonals, neighbours
-from gonet.features import LADDER_BUDGET, NUM_PLANES, symmetry_table, feature_planes, game_planes, symmetry_planes
+from gonet.features import (
+    LADDER_BUDGET,
+    NUM_PLANES,
+    feature_planes,
+    game_planes,
+    symmetry_planes,
+    symmetry_table,
+)
 
 SPLITS = ("train", "val", "all")
 

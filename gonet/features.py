@@ -39,7 +39,7 @@ from gonet.board import (
     play,
     undo_to,
 )
-from gonet.coords import BLACK, EMPTY
+from gonet.coords import EMPTY
 
 NUM_PLANES = 48
 LADDER_BUDGET = 200

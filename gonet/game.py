@@ -16,8 +16,8 @@ from gonet.board import (
     LEGAL,
     REASONS,
     Board,
-    diagonals,
     IllegalMove,
+    diagonals,
     legality,
     new_journal,
     no_journal,
@@ -27,7 +27,13 @@ from gonet.board import (
 )
 from gonet.board import play as play_kernel
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, pass_idx
-from gonet.features import LADDER_BUDGET, NUM_PLANES, SETUP_AGE, compute_planes, feature_planes
+from gonet.features import (
+    LADDER_BUDGET,
+    NUM_PLANES,
+    SETUP_AGE,
+    compute_planes,
+    feature_planes,
+)
 
 if TYPE_CHECKING:
     from gonet.sgf import GameRecord

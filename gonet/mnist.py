@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gonet.classify import accuracy, fit_classifier
+from gonet.classify import accuracy, fit_classifier, load_classifier, save_classifier
 from gonet.nets import conv_core
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -87,18 +87,12 @@ def train(out: str | Path, folder: str | Path | None = None, epochs: int = 3, ba
     test_loader = DataLoader(TensorDataset(tx, ty), batch_size=1000)
     result = fit_classifier(net, train_loader, test_loader, epochs, out, lr=lr, max_time=max_time,
                             progress=progress)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    torch.save({"format": "gonet-mnist", "state_dict": net.state_dict()}, Path(out) / "mnist.pt")
+    save_classifier(net, Path(out) / "mnist.pt", "mnist")
     return result
 
 
 def load_net(path: str | Path) -> nn.Module:
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or blob.get("format") != "gonet-mnist":
-        raise ValueError(f"{path}: not a gonet MNIST model")
-    net = make_net()
-    net.load_state_dict(blob["state_dict"])
-    return net.eval()
+    return load_classifier(path, "mnist", make_net())
 
 
 def evaluate(path: str | Path, folder: str | Path | None = None) -> float:

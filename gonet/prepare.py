@@ -37,7 +37,14 @@ import numpy as np
 from tqdm import tqdm
 
 from gonet.game import check_record
-from gonet.sgf import GameRecord, ReadStats, SgfError, iter_sgf_blobs, parse_game, source_files
+from gonet.sgf import (
+    GameRecord,
+    ReadStats,
+    SgfError,
+    iter_sgf_blobs,
+    parse_game,
+    source_files,
+)
 
 FORMAT_VERSION = 1
 CHUNK_GAMES = 2000

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from gonet.classify import accuracy, fit_classifier
+from gonet.classify import accuracy, fit_classifier, load_classifier, save_classifier
 from gonet.nets import conv_core
 
 SAMPLE_RATE = 8000
@@ -133,18 +133,12 @@ def train(out: str | Path, folder: str | Path | None = None, epochs: int = 30, b
     net = make_net()
     result = fit_classifier(net, DataLoader(train_set, batch_size, shuffle=True, collate_fn=pad_batch),
                             DataLoader(test_set, 100, collate_fn=pad_batch), epochs, out, lr=lr, progress=progress)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    torch.save({"format": "gonet-speech", "state_dict": net.state_dict()}, Path(out) / "speech.pt")
+    save_classifier(net, Path(out) / "speech.pt", "speech")
     return {**result, "train": len(train_set), "test": len(test_set), "held_out_speaker": held_out_speaker}
 
 
 def load_net(path: str | Path) -> nn.Module:
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or blob.get("format") != "gonet-speech":
-        raise ValueError(f"{path}: not a gonet speech model")
-    net = make_net()
-    net.load_state_dict(blob["state_dict"])
-    return net.eval()
+    return load_classifier(path, "speech", make_net())
 
 
 def evaluate(path: str | Path, folder: str | Path | None = None, held_out_speaker: str | None = None) -> float:

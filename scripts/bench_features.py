@@ -20,7 +20,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from gonet.board import neighbours, diagonals, new_state, no_journal, place, replay  # noqa: E402
+from gonet.board import diagonals, neighbours, new_state, no_journal, place, replay  # noqa: E402
 from gonet.features import LADDER_BUDGET, NUM_PLANES, game_planes  # noqa: E402
 from gonet.game import record_arrays  # noqa: E402
 from gonet.sgf import iter_sgf_blobs, parse_game  # noqa: E402

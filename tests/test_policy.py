@@ -11,7 +11,14 @@ from gonet.coords import vertex_to_idx
 from gonet.evaluate import evaluate
 from gonet.game import Game, check_record
 from gonet.nets import PolicyConfig, PolicyNet
-from gonet.policy import ModelFileError, Policy, default_model_path, load_net, load_policy, save_model
+from gonet.policy import (
+    ModelFileError,
+    Policy,
+    default_model_path,
+    load_net,
+    load_policy,
+    save_model,
+)
 from gonet.sgf import read_records
 
 FIXTURES = ["data/sgf"]

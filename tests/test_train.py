@@ -1,17 +1,23 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
-import lightning as L
+from test_prepare import random_game_sgf
 from torch.utils.data import DataLoader, TensorDataset
 
-from gonet.data import PositionDataModule, PositionDataset, PreparedGames, EndlessRandomSampler, random_symmetry
+from gonet.data import (
+    EndlessRandomSampler,
+    PositionDataModule,
+    PositionDataset,
+    PreparedGames,
+    random_symmetry,
+)
 from gonet.features import symmetry_idx, symmetry_planes
 from gonet.policy import load_policy
 from gonet.prepare import prepare
 from gonet.train import PolicyModule, train
-from test_prepare import random_game_sgf
 
 
 @pytest.fixture(scope="module")

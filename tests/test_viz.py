@@ -4,14 +4,15 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
+from test_mnist_speech import fake_fsdd, fake_mnist, write_idx  # noqa: F401  (fixtures)
 from torch import nn
 
 from gonet import mnist
+from gonet.classify import save_classifier
 from gonet.cli import main
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import save_model
 from gonet.viz import methods
-from test_mnist_speech import fake_fsdd, fake_mnist, write_idx  # noqa: F401  (fixtures)
 
 
 def tiny_cnn():
@@ -63,7 +64,7 @@ def not_blank(path) -> bool:
 def models(tmp_path_factory, fake_mnist):  # noqa: F811
     root = tmp_path_factory.mktemp("vizmodels")
     torch.manual_seed(0)
-    torch.save({"format": "gonet-mnist", "state_dict": mnist.make_net().state_dict()}, root / "mnist.pt")
+    save_classifier(mnist.make_net(), root / "mnist.pt", "mnist")
     go = save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), root / "go.pt")
     return {"mnist": root / "mnist.pt", "go": go, "data": fake_mnist}
 
