@@ -101,6 +101,33 @@ class StepProgressBar(TQDMProgressBar):
         return self.trainer.max_steps if self.trainer.max_steps > 0 else super().total_train_batches
 
 
+class TimeLimit(Callback):
+    """Stop after ``seconds`` of this run (Lightning's own ``max_time`` also counts the time
+    of the runs a checkpoint was resumed from, which defeats fixed-length chunks)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.start = time.monotonic()
+
+    def on_train_start(self, trainer, module):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, trainer, *args):
+        if time.monotonic() - self.start >= self.seconds:
+            trainer.should_stop = True
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``DD:HH:MM:SS`` (leading fields may be left out: ``MM:SS``, ``SS``)."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise ValueError(f"{text!r}: not a duration DD:HH:MM:SS") from None
+    if not 1 <= len(parts) <= 4:
+        raise ValueError(f"{text!r}: not a duration DD:HH:MM:SS")
+    return sum(v * u for v, u in zip(reversed(parts), (1, 60, 3600, 86400)))
+
+
 class ExportModel(Callback):
     """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
 
@@ -127,13 +154,14 @@ def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: in
                                   every_n_train_steps=checkpoint_every, save_top_k=1, monitor="val/top1",
                                   mode="max", auto_insert_metric_name=False)
     return L.Trainer(
-        default_root_dir=out, max_steps=max_steps, max_time=max_time, max_epochs=-1,
+        default_root_dir=out, max_steps=max_steps, max_epochs=-1,
         val_check_interval=val_every, check_val_every_n_epoch=None, limit_val_batches=limit_val_batches,
         accelerator=accelerator, devices=devices, num_nodes=num_nodes,
         strategy="ddp" if (isinstance(devices, int) and devices > 1) or num_nodes > 1 else "auto",
         precision=precision or ("bf16-mixed" if cuda else "32-true"),
         logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tb")],
-        callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar()],
+        callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar()]
+        + ([TimeLimit(parse_duration(max_time))] if max_time else []),
         log_every_n_steps=10, num_sanity_val_steps=0, use_distributed_sampler=False,
     )
 
@@ -147,6 +175,7 @@ def train(data: str, out: str, val_data: str | None = None, filters: int = 192, 
           callbacks: list[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
 
+    ``max_time`` (DD:HH:MM:SS) limits this run alone, so a resumed run gets its own budget.
     The last checkpoint is also written when training stops early (``max_time``, or a
     callback setting ``trainer.should_stop``)."""
     L.seed_everything(seed, workers=True)

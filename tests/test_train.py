@@ -121,3 +121,18 @@ def test_datamodule_state_before_training_is_the_start():
     assert dm.state_dict() == {"samples_done": 0}
     dm.load_state_dict({"samples_done": 64})
     assert dm.samples_done == 64
+
+
+def test_max_time_limits_each_run_not_the_total(prepared, tmp_path):
+    """--max-time stops a run after its own budget, and a resumed run gets a fresh one
+    (the flagship script's fixed-length chunks rely on it)."""
+    from gonet.train import parse_duration
+
+    assert parse_duration("00:01:02:03") == 3723 and parse_duration("05") == 5
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+    args = dict(filters=8, layers=3, batch_size=16, val_every=10_000, val_positions=64, checkpoint_every=10_000,
+                workers=0, accelerator="cpu", max_steps=10**6, max_time="00:00:00:02")
+    first = train(str(prepared), str(tmp_path), **args).trainer.global_step
+    second = train(str(prepared), str(tmp_path), resume="last", **args).trainer.global_step
+    assert 0 < first < second < 10**6
