@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_prepare)
 
     p = commands.add_parser("train", help="train a policy net on `gonet prepare` output")
-    p.add_argument("data", help="folder written by `gonet prepare`")
+    p.add_argument("data", nargs="+", help="folders written by `gonet prepare` (e.g. KGS and Tygem)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, logs, model.pt")
     p.add_argument("--val-data", help="another prepared folder to validate on (default: DATA's val split)")
     p.add_argument("--filters", type=int, default=192, help="k: filters per layer (128/192/256/384)")

@@ -9,6 +9,7 @@ core), so DataLoader workers turn the compact shards of :mod:`gonet.prepare` int
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,19 +31,37 @@ from gonet.features import (
 SPLITS = ("train", "val", "all")
 
 
-class PreparedGames:
-    """The games of one split of a ``gonet prepare`` folder, concatenated in shard order."""
+Folders = str | Path | Sequence[str | Path]
 
-    def __init__(self, folder: str | Path, split: str = "train"):
-        folder = Path(folder)
+
+def folder_list(folders: Folders) -> list[Path]:
+    """One prepared folder or several, as a list."""
+    return [Path(folders)] if isinstance(folders, (str, Path)) else [Path(f) for f in folders]
+
+
+def board_size_of(folders: Folders) -> int:
+    """The board size shared by some prepared folders; ``ValueError`` if they differ."""
+    sizes = {PreparedGames.manifest_of(f)["size"] for f in folder_list(folders)}
+    if len(sizes) != 1:
+        raise ValueError(f"prepared folders mix board sizes {sorted(sizes)}; train on one size at a time")
+    return sizes.pop()
+
+
+class PreparedGames:
+    """The games of one split of one or more ``gonet prepare`` folders (e.g. KGS and Tygem),
+    concatenated in folder and shard order."""
+
+    def __init__(self, folders: Folders, split: str = "train"):
+        folders = folder_list(folders)
         if split not in SPLITS:
             raise ValueError(f"split {split!r}: choose from {', '.join(SPLITS)}")
-        self.manifest = self.manifest_of(folder)
-        self.size = self.manifest["size"]
+        self.size = board_size_of(folders)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("moves", "colours", "setup", "setup_colours")}
         move_counts, setup_counts = [], []
-        for shard in self.manifest["shards"]:
-            with np.load(folder / "shards" / f"{shard['name']}.npz") as z:
+        shards = [folder / "shards" / f"{shard['name']}.npz"
+                  for folder in folders for shard in self.manifest_of(folder)["shards"]]
+        for shard in shards:
+            with np.load(shard) as z:
                 keep = np.ones(len(z["sizes"]), dtype=bool) if split == "all" else z["val"] == (split == "val")
                 for key, offsets in (("moves", "game_offsets"), ("setup", "setup_offsets")):
                     starts, stops = z[offsets][:-1][keep], z[offsets][1:][keep]
@@ -152,7 +171,7 @@ def random_symmetry(planes: torch.Tensor, moves: torch.Tensor, generator: torch.
 class PositionDataModule(L.LightningDataModule):
     """Train positions in a resumable random order; a fixed subset of val positions."""
 
-    def __init__(self, data: str, val_data: str | None = None, feature_set: str = "full", batch_size: int = 256,
+    def __init__(self, data: Folders, val_data: str | None = None, feature_set: str = "full", batch_size: int = 256,
                  val_positions: int = 20000, workers: int = 1, seed: int = 0, pin_memory: bool = False):
         super().__init__()
         self.data, self.val_data = data, val_data

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from gonet.data import PositionDataModule, PreparedGames, random_symmetry
+from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
 from gonet.policy import save_model
 
@@ -166,7 +166,7 @@ def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: in
     )
 
 
-def train(data: str, out: str, val_data: str | None = None, filters: int = 192, layers: int = 13,
+def train(data: Folders, out: str, val_data: str | None = None, filters: int = 192, layers: int = 13,
           feature_set: str = "full", batch_size: int = 256, lr: float = 0.05, max_steps: int = 100_000,
           max_time: str | None = None, val_every: int = 1000, val_positions: int = 20000,
           checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
@@ -185,7 +185,7 @@ def train(data: str, out: str, val_data: str | None = None, filters: int = 192, 
         import os
 
         workers = max(1, (os.cpu_count() or 2) - 1)
-    board_size = PreparedGames.manifest_of(data)["size"]
+    board_size = board_size_of(data)
     module = PolicyModule(filters, layers, feature_set, board_size, lr=lr, max_steps=max_steps,
                           symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
     print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "

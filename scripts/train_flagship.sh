@@ -3,31 +3,42 @@
 #
 #   scripts/train_flagship.sh [RUN_DIR]      (default runs/flagship)
 #
-# Each call is one resumable chunk of at most 10 minutes (CHUNK_MINUTES=8 of training, default): it builds
-# the compact training data once (replayable game records, < 64 MiB), continues from the
-# run's last checkpoint, writes a checkpoint at the end of the chunk, and prints the
-# accuracy on kgs/val. Call it again to continue. The model file is RUN_DIR/model.pt.
+# Each call is one resumable chunk of training (CHUNK_MINUTES, default 8, so that a chunk
+# and its evaluation fit a 10-minute slot): it builds the compact training data once
+# (replayable game records, < 64 MiB), continues from the run's last checkpoint, writes a
+# checkpoint at the end of the chunk, and prints the accuracy on kgs/val. Call it again to
+# continue. The model file is RUN_DIR/model.pt.
+#
+# Environment: DATA (prepared training folders, space-separated; default: prepared here
+# from ../shared), VAL_DATA (prepared validation folder), EVAL_DATA (SGF records for the
+# final accuracy), GONET (the gonet command, e.g. "python3 -m gonet"), and the training
+# settings FILTERS, LAYERS, BATCH_SIZE, LR, MAX_STEPS, VAL_EVERY, WORKERS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/flagship}
 shared=${SHARED_DATA:-../shared/data}
 chunk_minutes=${CHUNK_MINUTES:-8}
-gonet=${GONET:-gonet}
-command -v "$gonet" >/dev/null || gonet=".venv/bin/gonet"
+read -ra gonet <<< "${GONET:-gonet}"
+command -v "${gonet[0]}" >/dev/null || gonet=(.venv/bin/gonet)
 
 mkdir -p "$run"
 # 1. compact training data (resumable itself); kgs/val prepared whole for validation
-[ -f "$run/data/manifest.json" ] || "$gonet" prepare "$shared/kgs/train" "$shared/tygem" --out "$run/data" --val-fraction 0.002
-[ -f "$run/val/manifest.json" ] || "$gonet" prepare "$shared/kgs/val" --out "$run/val" --val-fraction 0
-du -sh "$run/data" | awk '{print "training data: " $1}'
+if [ -z "${DATA:-}" ]; then
+    [ -f "$run/data/manifest.json" ] || "${gonet[@]}" prepare "$shared/kgs/train" "$shared/tygem" --out "$run/data" --val-fraction 0.002
+    DATA="$run/data"
+fi
+val=${VAL_DATA:-$run/val}
+[ -f "$val/manifest.json" ] || "${gonet[@]}" prepare "$shared/kgs/val" --out "$val" --val-fraction 0
+read -ra data <<< "$DATA"
+du -shc "${data[@]}" | awk 'END {print "training data: " $1}'
 
 # 2. one chunk of training, resumed from the last checkpoint when there is one
-"$gonet" train "$run/data" --val-data "$run/val" --out "$run" \
+"${gonet[@]}" train "${data[@]}" --val-data "$val" --out "$run" \
     --filters "${FILTERS:-192}" --layers "${LAYERS:-13}" --batch-size "${BATCH_SIZE:-512}" \
-    --lr "${LR:-0.1}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
-    --val-every "${VAL_EVERY:-2000}" --val-positions 20000 --checkpoint-every 2000 \
+    --lr "${LR:-0.05}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
+    --val-every "${VAL_EVERY:-2000}" --val-positions 20000 --checkpoint-every "${VAL_EVERY:-2000}" \
     --workers "${WORKERS:-15}" --resume last
 
 # 3. the chunk's result on kgs/val
-"$gonet" eval "$shared/kgs/val" --model "$run/model.pt" --max-positions "${EVAL_POSITIONS:-50000}" \
-    --device "${EVAL_DEVICE:-cuda}"
+"${gonet[@]}" eval "${EVAL_DATA:-$shared/kgs/val}" --model "$run/model.pt" --max-positions "${EVAL_POSITIONS:-50000}" \
+    --device "${EVAL_DEVICE:-cuda}" --json | tee "$run/eval.json"

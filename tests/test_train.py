@@ -73,6 +73,19 @@ def test_dataset_planes_match_game_replay(prepared):
     assert np.array_equal(planes.numpy(), game.planes())
 
 
+def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
+    """Training on KGS and Tygem at once: two folders give the games of both, in order; a
+    folder of another board size is refused."""
+    one = PreparedGames(prepared, "train")
+    two = PreparedGames([prepared, prepared], "train")
+    assert len(two) == 2 * len(one) and np.array_equal(two.moves, np.concatenate([one.moves, one.moves]))
+    assert np.array_equal(two.game_offsets[len(one):] - two.game_offsets[len(one)], one.game_offsets)
+    (tmp_path / "g13.sgf").write_text(random_game_sgf(0, moves=10, size=13))
+    prepare([str(tmp_path / "g13.sgf")], tmp_path / "p13", val_fraction=0, size=13, workers=1)
+    with pytest.raises(ValueError, match="board sizes"):
+        PreparedGames([prepared, tmp_path / "p13"])
+
+
 def test_tiny_net_overfits_a_handful_of_positions():
     """The training step learns: 8 fixed positions are fitted to 100% top-1."""
     torch.manual_seed(0)
