@@ -84,6 +84,17 @@ class PolicyNet(nn.Module):
         self.body = conv_core(config.planes, [k] * (config.layers - 1), [5] + [3] * (config.layers - 2))
         self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(config.board_size * config.board_size))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He initialisation: PyTorch's default conv init shrinks the signal about 6x per ReLU
+        layer, so a 13-layer net starts with near-zero logits and gradients, stalls, then
+        diverges once the learning rate is up (seen on the first GPU run)."""
+        for conv in self.body.modules():
+            if isinstance(conv, nn.Conv2d):
+                nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+                nn.init.zeros_(conv.bias)
+        nn.init.kaiming_normal_(self.head.weight, nonlinearity="linear")
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
         """(B, C, N, N) planes (any float or uint8 dtype) → (B, N*N) logits."""

@@ -128,6 +128,16 @@ def parse_duration(text: str) -> float:
     return sum(v * u for v, u in zip(reversed(parts), (1, 60, 3600, 86400)))
 
 
+class StopOnDivergence(Callback):
+    """Fail fast with a clear message once the training loss is not finite (checked every
+    50 steps, to keep the GPU from waiting on the host), instead of training on NaNs."""
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if trainer.global_step % 50 == 0 and not torch.isfinite(outputs["loss"]).item():
+            raise FloatingPointError(f"training diverged: loss {outputs['loss'].item()} at step "
+                                     f"{trainer.global_step}; lower --lr or set --grad-clip")
+
+
 class ExportModel(Callback):
     """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
 
@@ -148,7 +158,7 @@ class ExportModel(Callback):
 
 def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: int, devices: str | int,
                   num_nodes: int, accelerator: str, precision: str | None, checkpoint_every: int,
-                  limit_val_batches: int | float = 1.0) -> L.Trainer:
+                  limit_val_batches: float = 1.0, grad_clip: float = 0.0) -> L.Trainer:
     cuda = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
     checkpoints = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{step}", save_last=True,
                                   every_n_train_steps=checkpoint_every, save_top_k=1, monitor="val/top1",
@@ -160,9 +170,10 @@ def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: in
         strategy="ddp" if (isinstance(devices, int) and devices > 1) or num_nodes > 1 else "auto",
         precision=precision or ("bf16-mixed" if cuda else "32-true"),
         logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tb")],
-        callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar()]
+        callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar(), StopOnDivergence()]
         + ([TimeLimit(parse_duration(max_time))] if max_time else []),
         log_every_n_steps=10, num_sanity_val_steps=0, use_distributed_sampler=False,
+        gradient_clip_val=grad_clip or None,
     )
 
 
@@ -171,7 +182,8 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
           max_time: str | None = None, val_every: int = 1000, val_positions: int = 20000,
           checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
           precision: str | None = None, workers: int | None = None, compile: bool | None = None,
-          resume: str | None = None, seed: int = 0, symmetries: bool = True,
+          resume: str | None = None, seed: int = 0, symmetries: bool = True, warmup_steps: int = 200,
+          grad_clip: float = 0.0,
           callbacks: list[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
 
@@ -187,13 +199,14 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
         workers = max(1, (os.cpu_count() or 2) - 1)
     board_size = board_size_of(data)
     module = PolicyModule(filters, layers, feature_set, board_size, lr=lr, max_steps=max_steps,
+                          warmup_steps=warmup_steps,
                           symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
     print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
     datamodule = PositionDataModule(data, val_data, feature_set, batch_size, val_positions, workers, seed,
                                     pin_memory=cuda)
     trainer = build_trainer(out_dir, max_steps, max_time, val_every, devices, num_nodes, accelerator, precision,
-                            checkpoint_every)
+                            checkpoint_every, grad_clip=grad_clip)
     trainer.callbacks.extend(callbacks)
     ckpt = None
     if resume == "last":

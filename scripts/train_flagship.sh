@@ -35,7 +35,7 @@ du -shc "${data[@]}" | awk 'END {print "training data: " $1}'
 # 2. one chunk of training, resumed from the last checkpoint when there is one
 "${gonet[@]}" train "${data[@]}" --val-data "$val" --out "$run" \
     --filters "${FILTERS:-192}" --layers "${LAYERS:-13}" --batch-size "${BATCH_SIZE:-512}" \
-    --lr "${LR:-0.05}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
+    --lr "${LR:-0.03}" --warmup-steps "${WARMUP_STEPS:-1000}" --grad-clip "${GRAD_CLIP:-2}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
     --val-every "${VAL_EVERY:-2000}" --val-positions 20000 --checkpoint-every "${VAL_EVERY:-2000}" \
     --workers "${WORKERS:-15}" --resume last
 
