@@ -138,6 +138,28 @@ class StopOnDivergence(Callback):
                                      f"{trainer.global_step}; lower --lr or set --grad-clip")
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed: unreadable, not from ``gonet train``, or of another net."""
+
+
+def checked_checkpoint(path: str, module: PolicyModule) -> str:
+    """``path`` once it is known to be a readable checkpoint of the same net as ``module``,
+    so that a corrupt or mismatched file is refused with a message before training starts."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or not {"state_dict", "hyper_parameters"} <= ckpt.keys():
+        raise CheckpointError(f"{path}: not a `gonet train` checkpoint")
+    keys = ("filters", "layers", "feature_set", "board_size")
+    theirs, ours = ({k: hp.get(k) for k in keys} for hp in (ckpt["hyper_parameters"], module.hparams))
+    if theirs != ours:
+        raise CheckpointError(f"{path}: a checkpoint of {theirs}, but this run asks for {ours}")
+    return path
+
+
 class ExportModel(Callback):
     """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
 
@@ -211,13 +233,14 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
     ckpt = None
     if resume == "last":
         last = out_dir / "checkpoints" / "last.ckpt"
-        ckpt = str(last) if last.exists() else None
+        ckpt = checked_checkpoint(str(last), module) if last.exists() else None
     elif resume:
-        ckpt = resume
+        ckpt = checked_checkpoint(resume, module)
     with warnings.catch_warnings():
         # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
         # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended")
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
-    trainer.save_checkpoint(out_dir / "checkpoints" / "last.ckpt")  # also when --max-time stopped it
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    # a full checkpoint (optimizer included), also when --max-time stopped the run
+    trainer.save_checkpoint(out_dir / "checkpoints" / "last.ckpt", weights_only=False)
     return module

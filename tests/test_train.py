@@ -17,7 +17,7 @@ from gonet.data import (
 from gonet.features import symmetry_idx, symmetry_planes
 from gonet.policy import load_policy
 from gonet.prepare import prepare
-from gonet.train import PolicyModule, train
+from gonet.train import CheckpointError, PolicyModule, train
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,17 @@ def test_max_time_limits_each_run_not_the_total(prepared, tmp_path):
     first = train(str(prepared), str(tmp_path), **args).trainer.global_step
     second = train(str(prepared), str(tmp_path), resume="last", **args).trainer.global_step
     assert 0 < first < second < 10**6
+
+
+def test_corrupt_or_mismatched_checkpoint_is_refused(prepared, tmp_path):
+    """Resuming from a broken file or from another net's checkpoint stops with a message
+    naming the problem, before any training."""
+    args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
+                workers=0, accelerator="cpu", max_steps=10)
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        train(str(prepared), str(tmp_path / "a"), resume=str(junk), **args)
+    train(str(prepared), str(tmp_path / "b"), **args)
+    with pytest.raises(CheckpointError, match="'filters': 8"):
+        train(str(prepared), str(tmp_path / "b"), resume="last", **{**args, "filters": 16})
