@@ -37,6 +37,7 @@ KO_BANNED = -3
 REASONS = {OCCUPIED: "point occupied", SUICIDE: "suicide", KO_BANNED: "ko"}
 
 JOURNAL_OFF = -1
+SETUP_AGE = 1 << 30  # "played" long ago: setup and handicap stones land in plane 11
 _MAX_POINTS = 25 * 25
 ZOBRIST = np.random.default_rng(20161).integers(1, 2**63 - 1, size=(2, _MAX_POINTS), dtype=np.int64)
 

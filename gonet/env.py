@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, vertex_to_idx
-from gonet.features import SENSIBLE
+from gonet.features import SENSIBLE, position_planes
 from gonet.game import Game
 
 ALLOWED_SIZES = (9, 13, 19)
@@ -82,7 +82,7 @@ class GoEnv(gym.Env):
 
     def _random_move(self, game: Game) -> int:
         """Uniform over legal moves that do not fill the mover's own eye; pass if none."""
-        mask = game.legal_moves()[: game.pass_idx] & game.planes("full")[SENSIBLE].reshape(-1).astype(bool)
+        mask = game.legal_moves()[: game.pass_idx] & position_planes(game)[SENSIBLE].reshape(-1).astype(bool)
         choices = np.flatnonzero(mask)
         return int(self.np_random.choice(choices)) if len(choices) else game.pass_idx
 
@@ -95,7 +95,7 @@ class GoEnv(gym.Env):
         board = np.stack([stones == me, stones == -me, stones == 0]).astype(np.uint8)
         obs = {"board": board, "action_mask": g.legal_moves().astype(np.int8)}
         if self.features:
-            obs["features"] = g.planes("full")
+            obs["features"] = position_planes(g)
         return obs
 
     def _info(self) -> dict:

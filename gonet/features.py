@@ -15,6 +15,8 @@ played); ladder reading plays and undoes moves in place through the board's jour
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba import njit
 
@@ -25,6 +27,7 @@ from gonet.board import (
     LIB0,
     META,
     NEXT,
+    SETUP_AGE,
     SIZE,
     STONE,
     diagonals,
@@ -41,10 +44,12 @@ from gonet.board import (
 )
 from gonet.coords import EMPTY
 
+if TYPE_CHECKING:
+    from gonet.game import Game
+
 NUM_PLANES = 48
 LADDER_BUDGET = 200
 LADDER_NODE_LIMIT = 20000
-SETUP_AGE = 1 << 30  # "played" long ago: setup and handicap stones land in plane 11
 
 PLAYER, OPPONENT, EMPTY_PLANE, ONES = 0, 1, 2, 3
 TURNS_SINCE, LIBERTIES, CAPTURE_SIZE, SELF_ATARI, LIBERTIES_AFTER = 4, 12, 20, 28, 36
@@ -414,6 +419,17 @@ def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out
 
 
 # ---------------------------------------------------------------- Python API
+
+
+def position_planes(game: Game, feature_set: str = "full") -> np.ndarray:
+    """The input planes (uint8[C, N, N]) of ``game``'s current position, for the side to move."""
+    nn = game.size * game.size
+    out = np.zeros((NUM_PLANES, nn), dtype=np.uint8)
+    log, logn = game.journal
+    logn[0] = 0
+    compute_planes(game.board.state, game.board.nbr, diagonals(game.size), game.played_at,
+                   len(game.moves), game.to_move, out, log, logn, LADDER_BUDGET)
+    return out[list(feature_planes(feature_set))].reshape(-1, game.size, game.size)
 
 
 def planes_from_arrays(stones: np.ndarray, ages: np.ndarray, to_move: int, ko: int = -1,

@@ -15,9 +15,9 @@ import numpy as np
 from gonet.board import (
     LEGAL,
     REASONS,
+    SETUP_AGE,
     Board,
     IllegalMove,
-    diagonals,
     legality,
     new_journal,
     no_journal,
@@ -27,13 +27,6 @@ from gonet.board import (
 )
 from gonet.board import play as play_kernel
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, pass_idx
-from gonet.features import (
-    LADDER_BUDGET,
-    NUM_PLANES,
-    SETUP_AGE,
-    compute_planes,
-    feature_planes,
-)
 
 if TYPE_CHECKING:
     from gonet.sgf import GameRecord
@@ -78,7 +71,7 @@ class Game:
         self.played_at = np.full(size * size, -SETUP_AGE, dtype=np.int64)
         self._history: list[tuple[np.ndarray, np.ndarray, int]] = []  # state, played_at, to_move
         self._seen = Counter([self.board.zobrist])  # positions so far, for superko
-        self._log, self._logn = new_journal()
+        self.journal = new_journal()  # scratch for kernels that play and undo in place
 
     @property
     def pass_idx(self) -> int:
@@ -107,10 +100,11 @@ class Game:
         if not self.superko:
             why = legality(state, self.board.nbr, idx, colour)
             return None if why == LEGAL else REASONS[why]
-        self._logn[0] = 0
-        result = play_kernel(state, self.board.nbr, idx, colour, self._log, self._logn)
+        log, logn = self.journal
+        logn[0] = 0
+        result = play_kernel(state, self.board.nbr, idx, colour, log, logn)
         repeat = result >= 0 and self._seen[self.board.zobrist] > 0
-        undo_to(state, self._log, self._logn, 0)
+        undo_to(state, log, logn, 0)
         if result < 0:
             return REASONS[result]
         return "positional superko" if repeat else None
@@ -179,15 +173,6 @@ class Game:
         if score == 0:
             return "0"
         return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
-
-    def planes(self, feature_set: str = "full") -> np.ndarray:
-        """The input planes (uint8[C, N, N]) of the side to move."""
-        nn = self.pass_idx
-        out = np.zeros((NUM_PLANES, nn), dtype=np.uint8)
-        self._logn[0] = 0
-        compute_planes(self.board.state, self.board.nbr, diagonals(self.size), self.played_at,
-                       len(self.moves), self.to_move, out, self._log, self._logn, LADDER_BUDGET)
-        return out[list(feature_planes(feature_set))].reshape(-1, self.size, self.size)
 
     def to_record(self, name: str = "") -> GameRecord:
         """The game as a plain record (result by area score once two passes ended it)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.features import SENSIBLE
+from gonet.features import SENSIBLE, position_planes
 from gonet.game import Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
@@ -49,7 +49,7 @@ class Player:
     def sensible_mask(self, game: Game) -> np.ndarray:
         """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
         mask = game.legal_moves()
-        mask[: game.pass_idx] &= game.planes("full")[SENSIBLE].reshape(-1).astype(bool)
+        mask[: game.pass_idx] &= position_planes(game)[SENSIBLE].reshape(-1).astype(bool)
         mask[game.pass_idx] = False
         return mask
 

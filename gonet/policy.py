@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gonet.features import position_planes
 from gonet.game import Game
 from gonet.nets import PolicyConfig, PolicyNet
 
@@ -109,7 +110,7 @@ class Policy:
         for g in games:
             if g.size != self.board_size:
                 raise ValueError(f"the model plays {self.board_size}x{self.board_size}, not {g.size}x{g.size}")
-        planes = np.stack([g.planes(self.config.feature_set) for g in games])
+        planes = np.stack([position_planes(g, self.config.feature_set) for g in games])
         legal = np.stack([g.legal_moves() for g in games])
         if symmetries <= 1:
             probs = self.predict_planes(planes, legal)

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import torch
 
+from gonet.features import position_planes
 from gonet.game import Game
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.player import Player
@@ -48,7 +49,7 @@ def main() -> None:
     game = Game.from_record(record) if record and record.size == 19 else Game(19)
     policy.predict(game)
     whole = timed(lambda: policy.predict(game), args.repeats)
-    planes = game.planes(policy.config.feature_set)[None]
+    planes = position_planes(game, policy.config.feature_set)[None]
     net_only = timed(lambda: policy.logits(planes), args.repeats)
     print(f"{policy.config.name} on {args.device} ({args.threads} threads): one position "
           f"median {1000 * statistics.median(whole):.1f} ms (planes + legal mask + net), "

@@ -1043,3 +1043,19 @@ def test_impl_ladder_budget_counts_plies_like_the_oracle(art, judged, to_move, b
     escape = "C2" if art is CORNER_LADDER else "A4"
     assert at(planes_from_arrays(s2, a2, -to_move, ko, budget=short - 1), LADDER_ESCAPE, escape) == 1
     assert at(planes_from_arrays(s2, a2, -to_move, ko, budget=short), LADDER_ESCAPE, escape) == 0
+
+
+def test_planes_from_game_match_view_of_side_to_move():
+    """position_planes of a Game gives the side to move's view and named subsets slice the 48 planes."""
+    from gonet.features import position_planes
+    from gonet.game import Game
+
+    g = Game(9)
+    g.play(vertex_to_idx("E5", 9))
+    full = position_planes(g)
+    assert full.shape == (48, 9, 9)
+    r, c = divmod(vertex_to_idx("E5", 9), 9)
+    assert full[1, r, c] == 1 and full[0, r, c] == 0  # White to move: E5 is the opponent's
+    assert full[4, r, c] == 1  # played 1 move ago
+    assert position_planes(g, "board_history").shape == (12, 9, 9)
+    assert np.array_equal(position_planes(g, "board_liberties")[4:], full[12:20])

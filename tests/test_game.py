@@ -157,16 +157,3 @@ def test_from_record_and_check_record():
     assert check_record(bad) == "W E5 (move 3): point occupied"
     clash = GameRecord(**{**rec.__dict__, "setup": rec.setup + [(WHITE, vertex_to_idx("C3", 9))]})
     assert "setup W C3" in check_record(clash)
-
-
-def test_planes_from_game_match_view_of_side_to_move():
-    """Game.planes gives the side to move's view and named subsets slice the 48 planes."""
-    g = Game(9)
-    g.play(vertex_to_idx("E5", 9))
-    full = g.planes()
-    assert full.shape == (48, 9, 9)
-    r, c = divmod(vertex_to_idx("E5", 9), 9)
-    assert full[1, r, c] == 1 and full[0, r, c] == 0  # White to move: E5 is the opponent's
-    assert full[4, r, c] == 1  # played 1 move ago
-    assert g.planes("board_history").shape == (12, 9, 9)
-    assert np.array_equal(g.planes("board_liberties")[4:], full[12:20])

@@ -14,7 +14,7 @@ from gonet.data import (
     PreparedGames,
     random_symmetry,
 )
-from gonet.features import symmetry_idx, symmetry_planes
+from gonet.features import position_planes, symmetry_idx, symmetry_planes
 from gonet.policy import load_policy
 from gonet.prepare import prepare
 from gonet.train import CheckpointError, PolicyModule, train
@@ -70,7 +70,7 @@ def test_dataset_planes_match_game_replay(prepared):
     planes, move = ds[35]  # game 1 (30 moves each, no passes), move 5
     game = Game.from_record(records[1], moves=5)
     assert move == records[1].moves[5][1]
-    assert np.array_equal(planes.numpy(), game.planes())
+    assert np.array_equal(planes.numpy(), position_planes(game))
 
 
 def test_several_prepared_folders_are_concatenated(prepared, tmp_path):

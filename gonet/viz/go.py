@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from gonet.coords import colour_name, idx_to_vertex
+from gonet.features import position_planes
 from gonet.game import Game, check_record
 from gonet.policy import Policy
 from gonet.sgf import read_records
@@ -45,7 +46,7 @@ def policy_heatmap(policy: Policy, sgf: str, move: int, out: str | Path) -> Path
 def move_saliency(policy: Policy, sgf: str, move: int, out: str | Path) -> Path:
     """|d logit(chosen move) / d planes| summed over the planes: which points drove the choice."""
     game, _ = position(sgf, move)
-    planes = torch.from_numpy(game.planes(policy.config.feature_set)[None]).float().requires_grad_(True)
+    planes = torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().requires_grad_(True)
     logits = policy.net(planes.to(policy.device))
     legal = torch.from_numpy(game.legal_moves()[:-1])
     choice = int(torch.where(legal, logits[0].detach().cpu(), torch.tensor(-1e9)).argmax())
@@ -74,7 +75,7 @@ def exciting_positions(policy: Policy, sources: list[str], layer: int, filter_in
                     break
                 game.to_move = colour
                 with torch.inference_mode():
-                    policy.net(torch.from_numpy(game.planes(policy.config.feature_set)[None]).float().to(policy.device))
+                    policy.net(torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().to(policy.device))
                 fmap = torch.relu(maps["out"][0, filter_index]).reshape(-1).cpu().numpy()
                 item = (float(fmap.max()), seen, game.board.state[0].copy(), fmap,
                         f"{record.name.split('/')[-1][:28]} move {game.move_number + 1}")
