@@ -45,7 +45,7 @@ def _train(args: argparse.Namespace) -> int:
           checkpoint_every=args.checkpoint_every, devices=devices, num_nodes=args.num_nodes,
           accelerator=args.accelerator, precision=args.precision, workers=args.workers,
           compile=args.compile, resume=args.resume, seed=args.seed, warmup_steps=args.warmup_steps,
-          grad_clip=args.grad_clip)
+          grad_clip=args.grad_clip, init_from=args.init_from)
     print(f"model written to {args.out}/model.pt")
     return 0
 
@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-positions", type=int, default=20000)
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--resume", help="'last' or a checkpoint path: continue exactly from there")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from a model file's weights (new optimizer and schedule; ignored when resuming)")
     p.add_argument("--devices", default="auto", help="Lightning devices (e.g. 8 for DDP on 8 GPUs)")
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")

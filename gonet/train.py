@@ -21,7 +21,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
-from gonet.policy import save_model
+from gonet.policy import ModelFileError, load_net, save_model
 
 
 class PolicyModule(L.LightningModule):
@@ -205,9 +205,12 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
           checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
           precision: str | None = None, workers: int | None = None, compile: bool | None = None,
           resume: str | None = None, seed: int = 0, symmetries: bool = True, warmup_steps: int = 200,
-          grad_clip: float = 0.0,
+          grad_clip: float = 0.0, init_from: str | None = None,
           callbacks: list[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
+
+    ``init_from`` (a model file) starts a new run from its weights with a fresh optimizer and
+    schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence.
 
     ``max_time`` (DD:HH:MM:SS) limits this run alone, so a resumed run gets its own budget.
     The last checkpoint is also written when training stops early (``max_time``, or a
@@ -236,6 +239,12 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
         ckpt = checked_checkpoint(str(last), module) if last.exists() else None
     elif resume:
         ckpt = checked_checkpoint(resume, module)
+    if init_from and ckpt is None:
+        start, _ = load_net(init_from)
+        if start.config != module.net.config:
+            raise ModelFileError(f"{init_from}: a {start.config.name} {start.config.feature_set} net, "
+                                 f"but this run trains {module.net.config.name} {module.net.config.feature_set}")
+        module.net.load_state_dict(start.state_dict())
     with warnings.catch_warnings():
         # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
         # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)

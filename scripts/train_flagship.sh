@@ -11,7 +11,8 @@
 #
 # Environment: DATA (prepared training folders, space-separated; default: prepared here
 # from ../shared), VAL_DATA (prepared validation folder), EVAL_DATA (SGF records for the
-# final accuracy), GONET (the gonet command, e.g. "python3 -m gonet"), and the training
+# final accuracy), INIT_FROM (a model file to start a new run from, e.g. the shipped one),
+# GONET (the gonet command, e.g. "python3 -m gonet"), and the training
 # settings FILTERS, LAYERS, BATCH_SIZE, LR, MAX_STEPS, VAL_EVERY, WORKERS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ du -shc "${data[@]}" | awk 'END {print "training data: " $1}'
     --filters "${FILTERS:-192}" --layers "${LAYERS:-13}" --batch-size "${BATCH_SIZE:-512}" \
     --lr "${LR:-0.03}" --warmup-steps "${WARMUP_STEPS:-1000}" --grad-clip "${GRAD_CLIP:-2}" --max-steps "${MAX_STEPS:-400000}" --max-time "$(printf "00:00:%02d:00" "$chunk_minutes")" \
     --val-every "${VAL_EVERY:-2000}" --val-positions 20000 --checkpoint-every "${VAL_EVERY:-2000}" \
-    --workers "${WORKERS:-15}" --resume last
+    --workers "${WORKERS:-15}" --resume last ${INIT_FROM:+--init-from "$INIT_FROM"}
 
 # 3. the chunk's result on kgs/val
 "${gonet[@]}" eval "${EVAL_DATA:-$shared/kgs/val}" --model "$run/model.pt" --max-positions "${EVAL_POSITIONS:-50000}" \

@@ -15,7 +15,7 @@ from gonet.data import (
     random_symmetry,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
-from gonet.policy import load_policy
+from gonet.policy import ModelFileError, load_net, load_policy
 from gonet.prepare import prepare
 from gonet.train import CheckpointError, PolicyModule, train
 
@@ -163,3 +163,18 @@ def test_corrupt_or_mismatched_checkpoint_is_refused(prepared, tmp_path):
     train(str(prepared), str(tmp_path / "b"), **args)
     with pytest.raises(CheckpointError, match="'filters': 8"):
         train(str(prepared), str(tmp_path / "b"), resume="last", **{**args, "filters": 16})
+
+
+def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):
+    """--init-from: a new run starts from a model file's weights (with lr 0 it ends there);
+    a model of another size is refused."""
+    args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
+                workers=0, accelerator="cpu", max_steps=10)
+    train(str(prepared), str(tmp_path / "a"), **args)
+    model = tmp_path / "a" / "model.pt"
+    frozen = train(str(prepared), str(tmp_path / "b"), init_from=str(model), **{**args, "lr": 0.0})
+    start, _ = load_net(model)
+    for name, weight in start.state_dict().items():
+        assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
+    with pytest.raises(ModelFileError, match="l3k8"):
+        train(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16})
