@@ -128,13 +128,17 @@ def parse_duration(text: str) -> float:
     return sum(v * u for v, u in zip(reversed(parts), (1, 60, 3600, 86400)))
 
 
+class TrainingDiverged(ValueError):
+    """The training loss stopped being finite."""
+
+
 class StopOnDivergence(Callback):
     """Fail fast with a clear message once the training loss is not finite (checked every
     50 steps, to keep the GPU from waiting on the host), instead of training on NaNs."""
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
         if trainer.global_step % 50 == 0 and not torch.isfinite(outputs["loss"]).item():
-            raise FloatingPointError(f"training diverged: loss {outputs['loss'].item()} at step "
+            raise TrainingDiverged(f"training diverged: loss {outputs['loss'].item()} at step "
                                      f"{trainer.global_step}; lower --lr or set --grad-clip")
 
 

@@ -17,7 +17,7 @@ from gonet.data import (
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
 from gonet.policy import ModelFileError, load_net, load_policy
 from gonet.prepare import prepare
-from gonet.train import CheckpointError, PolicyModule, train
+from gonet.train import CheckpointError, PolicyModule, TrainingDiverged, train
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,11 @@ def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):
         assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
     with pytest.raises(ModelFileError, match="l3k8"):
         train(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16})
+
+
+def test_divergence_stops_training_with_a_message(prepared, tmp_path):
+    """A learning rate far too high turns the loss to NaN; training stops with an error."""
+    args = dict(filters=8, layers=3, batch_size=16, val_every=1000, val_positions=64, checkpoint_every=1000,
+                workers=0, accelerator="cpu", max_steps=200, warmup_steps=1)
+    with pytest.raises(TrainingDiverged, match="lower --lr"):
+        train(str(prepared), str(tmp_path), lr=1e12, **args)
