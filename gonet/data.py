@@ -16,6 +16,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from numba import njit
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from gonet.board import diagonals, neighbours
@@ -29,6 +30,30 @@ from gonet.features import (
 )
 
 SPLITS = ("train", "val", "all")
+
+
+@njit(cache=True)
+def batch_planes(nbr, diag, setup_colours, setup, setup_offsets, colours, moves, game_offsets, rows, out, budget):
+    """Planes of the positions before the moves at ``rows`` (ascending rows of concatenated
+    games) into ``out[i]`` (uint8[len(rows), 48, N*N], zeroed), in one call for a whole
+    batch: each game is replayed once, up to its last wanted position.
+
+    Returns the first row of a game with an illegal move, or -1.
+    """
+    i = 0
+    while i < rows.shape[0]:
+        game = np.searchsorted(game_offsets, rows[i], side="right") - 1
+        first, stop = game_offsets[game], game_offsets[game + 1]
+        j = i + 1
+        while j < rows.shape[0] and rows[j] < stop:
+            j += 1
+        last = rows[j - 1] + 1
+        a, b = setup_offsets[game], setup_offsets[game + 1]
+        if game_planes(nbr, diag, setup_colours[a:b], setup[a:b], colours[first:last], moves[first:last],
+                       rows[i:j] - first, out[i:j], budget) != -1:
+            return rows[i]
+        i = j
+    return -1
 
 
 Folders = str | Path | Sequence[str | Path]
@@ -57,12 +82,13 @@ class PreparedGames:
             raise ValueError(f"split {split!r}: choose from {', '.join(SPLITS)}")
         self.size = board_size_of(folders)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("moves", "colours", "setup", "setup_colours")}
-        move_counts, setup_counts = [], []
+        move_counts, setup_counts, winners = [], [], []
         shards = [folder / "shards" / f"{shard['name']}.npz"
                   for folder in folders for shard in self.manifest_of(folder)["shards"]]
         for shard in shards:
             with np.load(shard) as z:
                 keep = np.ones(len(z["sizes"]), dtype=bool) if split == "all" else z["val"] == (split == "val")
+                winners.append(z["winner"][keep])
                 for key, offsets in (("moves", "game_offsets"), ("setup", "setup_offsets")):
                     starts, stops = z[offsets][:-1][keep], z[offsets][1:][keep]
                     rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)] or [np.zeros(0, int)])
@@ -77,6 +103,7 @@ class PreparedGames:
         self.setup_colours = concat["setup_colours"].astype(np.int64)
         self.game_offsets = np.concatenate([[0], np.cumsum(np.concatenate(move_counts or [[]]))]).astype(np.int64)
         self.setup_offsets = np.concatenate([[0], np.cumsum(np.concatenate(setup_counts or [[]]))]).astype(np.int64)
+        self.winner = np.concatenate(winners or [np.zeros(0, np.int8)])  # int8[G]: +1 Black, -1 White, 0 unknown
 
     @staticmethod
     def manifest_of(folder: str | Path) -> dict:

@@ -1,21 +1,26 @@
 """Training throughput of the policy net (positions/s, achieved FLOP/s, MFU on GPU) and
 whether the data pipeline keeps up.
 
-    python scripts/bench_train.py [--filters 192 --layers 13 --batch-size 256] [--data DIR --workers N]
+    python scripts/bench_train.py [--filters 192 --layers 13 --batch-size 256] [--data DIR --workers N [--loader-only]]
 
 Synthetic batches time the model alone (forward + backward + SGD step, random
 symmetries included); with ``--data`` (a `gonet prepare` folder) the DataLoader alone is
-timed too, so the two rates can be compared.
+timed too, as positions/s per worker next to the batch kernel's rate on the same
+positions in this process (the target: per worker >= 80% of the kernel).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 
+import numpy as np
 import torch
 
-from gonet.data import PositionDataModule, random_symmetry
+from gonet.board import diagonals, neighbours
+from gonet.data import EndlessRandomSampler, PositionDataModule, batch_planes, random_symmetry
+from gonet.features import LADDER_BUDGET, NUM_PLANES
 from gonet.train import PolicyModule
 
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 FLOP/s
@@ -55,18 +60,36 @@ def bench_model(args, device: torch.device) -> float:
     return args.steps * args.batch_size / (time.perf_counter() - start)
 
 
-def bench_loader(args) -> float:
+def bench_loader(args) -> tuple[float, float]:
+    """(DataLoader positions/s per worker, the batch kernel alone on the same positions in
+    this process): batches ``--warmup``.. of the training sampler's stream, timed both ways,
+    back to back so that both see the same machine load."""
     dm = PositionDataModule(args.data, batch_size=args.batch_size, workers=args.workers)
     dm.setup("fit")
-    loader = dm.train_dataloader()
-    it = iter(loader)
-    for _ in range(3):
+    games, rows, b = dm.train_set.games, dm.train_set.rows, args.batch_size
+    stream = EndlessRandomSampler(len(rows), dm.seed)
+    flat = np.array(list(itertools.islice(stream, args.warmup * b, (args.warmup + args.loader_batches) * b)))
+    batches = flat.reshape(args.loader_batches, b)  # (batches, B) dataset indices
+    nbr, diag = neighbours(games.size), diagonals(games.size)
+
+    def kernel(batch: np.ndarray) -> None:
+        wanted = np.sort(rows[batch])
+        out = np.zeros((len(wanted), NUM_PLANES, games.size ** 2), dtype=np.uint8)
+        batch_planes(nbr, diag, games.setup_colours, games.setup, games.setup_offsets, games.colours,
+                     games.moves, games.game_offsets, wanted, out, LADDER_BUDGET)
+
+    kernel(batches[0])  # compile or load Numba's cache
+    start = time.perf_counter()
+    for batch in batches:
+        kernel(batch)
+    kernel_rate = batches.size / (time.perf_counter() - start)
+
+    it = iter(dm.train_dataloader())
+    for _ in range(args.warmup):
         next(it)
     start = time.perf_counter()
-    n = 0
-    for _ in range(args.loader_batches):
-        n += len(next(it)[1])
-    return n / (time.perf_counter() - start)
+    n = sum(len(next(it)[1]) for _ in range(args.loader_batches))
+    return n / (time.perf_counter() - start) / max(1, args.workers), kernel_rate
 
 
 def main() -> None:
@@ -80,8 +103,16 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--data", help="a prepared folder: also time the DataLoader")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--loader-batches", type=int, default=20)
+    parser.add_argument("--loader-batches", type=int, default=40)
+    parser.add_argument("--loader-only", action="store_true", help="with --data: time the data pipeline alone")
     args = parser.parse_args()
+    if args.data:
+        per_worker, kernel = bench_loader(args)
+        print(f"DataLoader: {per_worker:,.0f} positions/s per worker ({args.workers} workers); "
+              f"batch kernel alone on the same positions: {kernel:,.0f} positions/s; "
+              f"ratio {per_worker / kernel:.2f}")
+    if args.loader_only:
+        return
     device = torch.device(args.device)
     rate = bench_model(args, device)
     flops = rate * flops_per_position(args.filters, args.layers)
@@ -91,8 +122,6 @@ def main() -> None:
     if peak:
         line += f", MFU {100 * flops / peak:.1f}% of {peak / 1e12:.0f} TFLOP/s bf16"
     print(line)
-    if args.data:
-        print(f"DataLoader with {args.workers} workers: {bench_loader(args):,.0f} positions/s")
 
 
 if __name__ == "__main__":
