@@ -1,23 +1,28 @@
-"""Prepared games → positions → batches: the position Dataset, batch-side symmetries and
+"""Prepared games → positions → batches: the batch Dataset, batch-side symmetries and
 the LightningDataModule.
 
 A position is (game, move number); its planes are recomputed on demand by replaying the
 game's first moves (~3M moves/s) and running the feature kernels (~24k positions/s per
 core), so DataLoader workers turn the compact shards of :mod:`gonet.prepare` into batches.
+A worker computes a whole batch in one Numba call (``batch_planes``): per-position Python
+and collation cost a worker more than half of the kernel's rate (docs/benchmarks.md).
+Random symmetries are applied to the batch on the training device (``random_symmetry``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import lightning as L
 import numpy as np
 import torch
 from numba import njit
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler, get_worker_info
 
 from gonet.board import diagonals, neighbours
 from gonet.features import (
@@ -35,8 +40,8 @@ SPLITS = ("train", "val", "all")
 @njit(cache=True)
 def batch_planes(nbr, diag, setup_colours, setup, setup_offsets, colours, moves, game_offsets, rows, out, budget):
     """Planes of the positions before the moves at ``rows`` (ascending rows of concatenated
-    games) into ``out[i]`` (uint8[len(rows), 48, N*N], zeroed), in one call for a whole
-    batch: each game is replayed once, up to its last wanted position.
+    games) into ``out[i]`` (uint8[len(rows), 48, N*N], need not be zeroed), in one call for
+    a whole batch: each game is replayed once, up to its last wanted position.
 
     Returns the first row of a game with an illegal move, or -1.
     """
@@ -49,6 +54,7 @@ def batch_planes(nbr, diag, setup_colours, setup, setup_offsets, colours, moves,
             j += 1
         last = rows[j - 1] + 1
         a, b = setup_offsets[game], setup_offsets[game + 1]
+        out[i:j] = 0  # here rather than by the caller: the memory is written while in cache
         if game_planes(nbr, diag, setup_colours[a:b], setup[a:b], colours[first:last], moves[first:last],
                        rows[i:j] - first, out[i:j], budget) != -1:
             return rows[i]
@@ -120,23 +126,39 @@ class PreparedGames:
         """Rows of ``moves`` whose move is a point (passes are not training targets)."""
         return np.flatnonzero(self.moves != self.size * self.size)
 
-    def planes(self, row: int, out: np.ndarray) -> int:
-        """Planes of the position before move ``row`` into ``out`` (uint8[48, N*N], zeroed); returns the move."""
-        game = int(np.searchsorted(self.game_offsets, row, side="right")) - 1
-        first, setup = self.game_offsets[game], slice(self.setup_offsets[game], self.setup_offsets[game + 1])
-        game_planes(neighbours(self.size), diagonals(self.size), self.setup_colours[setup], self.setup[setup],
-                    self.colours[first:row + 1], self.moves[first:row + 1], np.array([row - first]),
-                    out[None], LADDER_BUDGET)
-        return int(self.moves[row])
+    def planes(self, rows: np.ndarray, out: np.ndarray) -> None:
+        """Planes of the positions before the moves at ``rows`` (ascending) into ``out``
+        (uint8[len(rows), 48, N*N], need not be zeroed)."""
+        bad = batch_planes(neighbours(self.size), diagonals(self.size), self.setup_colours, self.setup,
+                           self.setup_offsets, self.colours, self.moves, self.game_offsets, rows, out, LADDER_BUDGET)
+        assert bad == -1, f"prepared game with an illegal move at row {bad}"
+
+    def value_targets(self, rows: np.ndarray) -> np.ndarray:
+        """z float32[len(rows)]: the game's result from the view of the side to move before
+        each row's move (+1 won, -1 lost), 0 where the result is unknown."""
+        games = np.searchsorted(self.game_offsets, rows, side="right") - 1
+        return (self.winner[games] * self.colours[rows]).astype(np.float32)
+
+
+class Batch(NamedTuple):
+    """A batch of positions: what a DataLoader worker delivers and a training step reads."""
+
+    planes: torch.Tensor  # uint8[B, C, N, N]
+    moves: torch.Tensor  # int64[B]: the move played, idx
+    z: torch.Tensor  # float32[B]: the result for the side to move, 0 if unknown (see PreparedGames.value_targets)
 
 
 class PositionDataset(Dataset):
-    """(planes uint8[C, N, N], move int64) for each non-pass position of some prepared games."""
+    """Batches of non-pass positions of some prepared games: ``dataset[indices]`` is one
+    :class:`Batch`, computed in one Numba call. Items come back ordered by row (one replay
+    per game), not in the order of ``indices``; a DataLoader gets index lists from a
+    ``BatchSampler`` and ``batch_size=None``."""
 
     def __init__(self, games: PreparedGames, feature_set: str = "full", max_positions: int | None = None,
                  seed: int = 0):
         self.games = games
-        self.channels = list(feature_planes(feature_set))
+        channels = list(feature_planes(feature_set))
+        self.channels = None if channels == list(range(NUM_PLANES)) else channels  # None: all, no copy
         rows = games.position_rows()
         if max_positions is not None and max_positions < len(rows):
             rows = np.sort(np.random.default_rng(seed).choice(rows, max_positions, replace=False))
@@ -145,11 +167,24 @@ class PositionDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, indices: Sequence[int]) -> Batch:
         n = self.games.size
-        out = np.zeros((NUM_PLANES, n * n), dtype=np.uint8)
-        move = self.games.planes(int(self.rows[i]), out)
-        return torch.from_numpy(out[self.channels].reshape(-1, n, n)), move
+        rows = np.sort(self.rows[np.asarray(indices)])
+        out = _uint8_for_main_process((len(rows), NUM_PLANES, n * n))
+        self.games.planes(rows, out.numpy())
+        planes = out if self.channels is None else out[:, self.channels]
+        return Batch(planes.reshape(len(rows), -1, n, n),  # (B, C, N, N)
+                     torch.from_numpy(self.games.moves[rows]),
+                     torch.from_numpy(self.games.value_targets(rows)))
+
+
+def _uint8_for_main_process(shape: tuple[int, ...]) -> torch.Tensor:
+    """An uninitialised uint8 tensor; in a DataLoader worker it is made in shared memory, as
+    the DataLoader's own collate does, since moving a finished batch there would cost the
+    worker a sixth of its time (docs/benchmarks.md)."""
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=torch.uint8)
+    return torch.empty(0, dtype=torch.uint8).set_(torch.UntypedStorage._new_shared(math.prod(shape))).view(shape)
 
 
 class EndlessRandomSampler(Sampler[int]):
@@ -212,9 +247,10 @@ class PositionDataModule(L.LightningDataModule):
             val_games = PreparedGames(self.val_data, "all") if self.val_data else PreparedGames(self.data, "val")
             self.val_set = PositionDataset(val_games, self.feature_set, self.val_positions, seed=self.seed)
 
-    def _loader(self, dataset: Dataset, sampler: Sampler | None) -> DataLoader:
-        return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler, num_workers=self.workers,
-                          pin_memory=self.pin_memory, persistent_workers=self.workers > 0,
+    def _loader(self, dataset: Dataset, sampler: Sampler[int]) -> DataLoader:
+        """Each worker computes whole batches (``dataset[indices]``), so no collation."""
+        return DataLoader(dataset, sampler=BatchSampler(sampler, self.batch_size, drop_last=False), batch_size=None,
+                          num_workers=self.workers, pin_memory=self.pin_memory, persistent_workers=self.workers > 0,
                           prefetch_factor=4 if self.workers > 0 else None)
 
     def train_dataloader(self) -> DataLoader:
@@ -224,7 +260,7 @@ class PositionDataModule(L.LightningDataModule):
         return self._loader(self.train_set, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, None)
+        return self._loader(self.val_set, SequentialSampler(range(len(self.val_set))))
 
     def state_dict(self) -> dict:
         """Where in the sample stream a checkpoint was taken (samples used by all devices)."""

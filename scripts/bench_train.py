@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from gonet.board import diagonals, neighbours
-from gonet.data import EndlessRandomSampler, PositionDataModule, batch_planes, random_symmetry
-from gonet.features import LADDER_BUDGET, NUM_PLANES
+from gonet.data import EndlessRandomSampler, PositionDataModule, random_symmetry
+from gonet.features import NUM_PLANES
 from gonet.train import PolicyModule
 
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 FLOP/s
@@ -43,7 +44,7 @@ def bench_model(args, device: torch.device) -> float:
     def step():
         planes, moves = random_symmetry(x, y)
         with autocast:
-            loss = torch.nn.functional.cross_entropy(module(planes).float(), moves)
+            loss = torch.nn.functional.cross_entropy(module(planes)[0].float(), moves)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -60,36 +61,45 @@ def bench_model(args, device: torch.device) -> float:
     return args.steps * args.batch_size / (time.perf_counter() - start)
 
 
-def bench_loader(args) -> tuple[float, float]:
-    """(DataLoader positions/s per worker, the batch kernel alone on the same positions in
-    this process): batches ``--warmup``.. of the training sampler's stream, timed both ways,
-    back to back so that both see the same machine load."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_loader(args) -> dict[str, float]:
+    """Positions/s of the DataLoader per worker and of the batch kernel alone on the same
+    positions in this process: batches ``--warmup``.. of the training sampler's stream,
+    timed back to back so that both see the same machine load. Each rate is given per
+    second of wall time and per second of CPU time (the worker's, the kernel's): on a
+    shared machine the CPU rates compare the code, the wall rates what a run would get."""
     dm = PositionDataModule(args.data, batch_size=args.batch_size, workers=args.workers)
     dm.setup("fit")
     games, rows, b = dm.train_set.games, dm.train_set.rows, args.batch_size
     stream = EndlessRandomSampler(len(rows), dm.seed)
     flat = np.array(list(itertools.islice(stream, args.warmup * b, (args.warmup + args.loader_batches) * b)))
     batches = flat.reshape(args.loader_batches, b)  # (batches, B) dataset indices
-    nbr, diag = neighbours(games.size), diagonals(games.size)
 
     def kernel(batch: np.ndarray) -> None:
-        wanted = np.sort(rows[batch])
-        out = np.zeros((len(wanted), NUM_PLANES, games.size ** 2), dtype=np.uint8)
-        batch_planes(nbr, diag, games.setup_colours, games.setup, games.setup_offsets, games.colours,
-                     games.moves, games.game_offsets, wanted, out, LADDER_BUDGET)
+        out = np.empty((len(batch), NUM_PLANES, games.size ** 2), dtype=np.uint8)
+        games.planes(np.sort(rows[batch]), out)
 
     kernel(batches[0])  # compile or load Numba's cache
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for batch in batches:
         kernel(batch)
-    kernel_rate = batches.size / (time.perf_counter() - start)
+    rates = {"kernel": batches.size / (time.perf_counter() - wall),
+             "kernel_cpu": batches.size / (time.process_time() - cpu)}
 
     it = iter(dm.train_dataloader())
     for _ in range(args.warmup):
         next(it)
-    start = time.perf_counter()
+    pids = [w.pid for w in it._workers]  # private, but the only handle on the worker processes
+    wall, cpu = time.perf_counter(), sum(map(cpu_seconds, pids))
     n = sum(len(next(it)[1]) for _ in range(args.loader_batches))
-    return n / (time.perf_counter() - start) / max(1, args.workers), kernel_rate
+    rates["worker"] = n / (time.perf_counter() - wall) / len(pids)
+    rates["worker_cpu"] = n / (sum(map(cpu_seconds, pids)) - cpu)
+    return rates
 
 
 def main() -> None:
@@ -102,15 +112,16 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--data", help="a prepared folder: also time the DataLoader")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="DataLoader workers (at least 1)")
     parser.add_argument("--loader-batches", type=int, default=40)
     parser.add_argument("--loader-only", action="store_true", help="with --data: time the data pipeline alone")
     args = parser.parse_args()
     if args.data:
-        per_worker, kernel = bench_loader(args)
-        print(f"DataLoader: {per_worker:,.0f} positions/s per worker ({args.workers} workers); "
-              f"batch kernel alone on the same positions: {kernel:,.0f} positions/s; "
-              f"ratio {per_worker / kernel:.2f}")
+        r = bench_loader(args)
+        print(f"DataLoader, {args.workers} workers: {r['worker']:,.0f} positions/s per worker "
+              f"({r['worker_cpu']:,.0f} per worker CPU second); batch kernel alone on the same positions: "
+              f"{r['kernel']:,.0f} positions/s ({r['kernel_cpu']:,.0f} per CPU second); ratio "
+              f"{r['worker'] / r['kernel']:.2f} (wall), {r['worker_cpu'] / r['kernel_cpu']:.2f} (CPU)")
     if args.loader_only:
         return
     device = torch.device(args.device)

@@ -1,9 +1,12 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
+import itertools
+
 import lightning as L
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from test_prepare import random_game_sgf
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -20,11 +23,16 @@ from gonet.prepare import prepare
 from gonet.train import CheckpointError, PolicyModule, TrainingDiverged, train
 
 
+RESULTS = ("B+R", "W+0.5", "Void")  # game i has RESULTS[i % 3]: winner +1, -1, 0
+
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    """12 random legal 9x9 games, prepared with a quarter held out."""
+    """12 random legal 9x9 games of 30 moves (results cycling through RESULTS), prepared
+    with a quarter held out."""
     root = tmp_path_factory.mktemp("train")
-    (root / "games.sgf").write_text("\n".join(random_game_sgf(seed, moves=30) for seed in range(12)))
+    games = [random_game_sgf(seed, moves=30).replace("RE[B+R]", f"RE[{RESULTS[seed % 3]}]") for seed in range(12)]
+    (root / "games.sgf").write_text("\n".join(games))
     prepare([str(root / "games.sgf")], root / "prepared", val_fraction=0.25, size=9, workers=1)
     return root / "prepared"
 
@@ -49,8 +57,6 @@ def test_random_symmetry_keeps_planes_and_move_together():
 def test_sampler_streams_permutations_resumes_and_shards_ranks():
     """Permutation after permutation; start=s continues the same stream from sample s; two
     ranks split the stream between them."""
-    import itertools
-
     stream = list(itertools.islice(EndlessRandomSampler(10, seed=3), 30))
     assert [sorted(stream[i:i + 10]) for i in (0, 10, 20)] == [list(range(10))] * 3
     assert stream[:10] != stream[10:20]
@@ -59,18 +65,38 @@ def test_sampler_streams_permutations_resumes_and_shards_ranks():
     assert ranks == [stream[4:20:2], stream[5:20:2]]
 
 
-def test_dataset_planes_match_game_replay(prepared):
-    """A dataset item is the planes of the position before its move, and that move."""
+def test_dataset_batch_matches_game_replay(prepared):
+    """dataset[indices] is one batch, ordered by row: the planes of the position before
+    each move, that move, and z = the game's result for the side to move (0 if unknown)."""
     from gonet.game import Game
     from gonet.sgf import read_records
 
     games = PreparedGames(prepared, "all")
+    assert games.winner.tolist() == [1, -1, 0] * 4
     ds = PositionDataset(games, "full")
     records = list(read_records([prepared.parent / "games.sgf"]))
-    planes, move = ds[35]  # game 1 (30 moves each, no passes), move 5
-    game = Game.from_record(records[1], moves=5)
-    assert move == records[1].moves[5][1]
-    assert np.array_equal(planes.numpy(), position_planes(game))
+    batch = ds[[35, 4, 64, 63]]  # game 1 move 5; game 0 move 4; game 2 moves 4 and 3 (30 moves each, no passes)
+    for i, (g, m) in enumerate([(0, 4), (1, 5), (2, 3), (2, 4)]):
+        game = Game.from_record(records[g], moves=m)
+        assert np.array_equal(batch.planes[i].numpy(), position_planes(game))
+        assert batch.moves[i] == records[g].moves[m][1]
+        assert batch.z[i] == [1, -1, 0][g] * game.to_move
+    assert batch.z.tolist() == [1, 1, 0, 0] and batch.z.dtype == torch.float32  # game 0 move 4 and game 1 move 5: Black
+
+
+def test_workers_deliver_the_batches_computed_in_process(prepared):
+    """A DataLoader worker (planes made in shared memory) hands over the same batches as
+    the dataset computes in this process; an ablation feature set keeps its planes."""
+    dm = PositionDataModule(str(prepared), batch_size=16, workers=1, feature_set="board_history")
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    indices = list(itertools.islice(iter(loader.sampler), 3))
+    for batch, idx in zip(loader, indices):
+        expected = dm.train_set[idx]
+        assert batch.planes.shape == (16, 12, 9, 9)
+        assert all(torch.equal(a, b) for a, b in zip(batch, expected))
+        if idx is indices[-1]:
+            break
 
 
 def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
@@ -95,9 +121,48 @@ def test_tiny_net_overfits_a_handful_of_positions():
                           max_steps=300, symmetries=False)
     trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(planes, moves), batch_size=8))
+    trainer.fit(module, DataLoader(TensorDataset(planes, moves, torch.zeros(8)), batch_size=8))
     with torch.no_grad():
-        assert torch.equal(module(planes).argmax(1), moves)
+        assert torch.equal(module(planes)[0].argmax(1), moves)
+
+
+class WithValue(torch.nn.Module):
+    """Stand-in for a dual-head net: a policy net's logits and a tanh value from a linear
+    layer on the planes."""
+
+    def __init__(self, policy: torch.nn.Module, inputs: int):
+        super().__init__()
+        self.policy, self.value = policy, torch.nn.Linear(inputs, 1)
+
+    def forward(self, planes):
+        return self.policy(planes), torch.tanh(self.value(planes.flatten(1))).squeeze(1)
+
+
+def test_a_value_head_adds_its_masked_mse_to_the_loss():
+    """A net returning (logits, value) trains on cross-entropy + value_weight × the MSE of v
+    against z over the positions with a known result (z = 0 adds nothing); the value learns
+    and validation logs its MSE."""
+    torch.manual_seed(0)
+    planes = torch.randint(0, 2, (8, 4, 9, 9), dtype=torch.uint8)
+    moves = torch.randint(0, 81, (8,))
+    z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
+    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
+                          max_steps=60, symmetries=False, value_weight=0.5)
+    module.net = module.forward_net = WithValue(module.net, 4 * 81)
+    with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
+        logits, v = module(planes)
+        known = z != 0
+        policy_loss = F.cross_entropy(logits, moves)
+        assert torch.allclose(module.training_step((planes, moves, z), 0),
+                              policy_loss + 0.5 * ((z[known] - v[known]) ** 2).mean())
+        assert torch.allclose(module.training_step((planes, moves, torch.zeros(8)), 0), policy_loss)
+    before = float(((z[known] - v[known]) ** 2).mean().detach())
+    data = DataLoader(TensorDataset(planes, moves, z), batch_size=8)
+    trainer = L.Trainer(max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu", val_check_interval=60,
+                        check_val_every_n_epoch=None)
+    trainer.fit(module, data, data)
+    assert trainer.callback_metrics["val/value_mse"] < before / 2
 
 
 class StopAt(L.Callback):
