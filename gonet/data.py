@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +22,7 @@ import lightning as L
 import numpy as np
 import torch
 from numba import njit
-from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler, get_worker_info
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, get_worker_info
 
 from gonet.board import diagonals, neighbours
 from gonet.features import (
@@ -247,20 +247,24 @@ class PositionDataModule(L.LightningDataModule):
             val_games = PreparedGames(self.val_data, "all") if self.val_data else PreparedGames(self.data, "val")
             self.val_set = PositionDataset(val_games, self.feature_set, self.val_positions, seed=self.seed)
 
-    def _loader(self, dataset: Dataset, sampler: Sampler[int]) -> DataLoader:
+    def _loader(self, dataset: Dataset, sampler: Iterable[int]) -> DataLoader:
         """Each worker computes whole batches (``dataset[indices]``), so no collation."""
         return DataLoader(dataset, sampler=BatchSampler(sampler, self.batch_size, drop_last=False), batch_size=None,
                           num_workers=self.workers, pin_memory=self.pin_memory, persistent_workers=self.workers > 0,
                           prefetch_factor=4 if self.workers > 0 else None)
 
+    def _rank(self) -> tuple[int, int]:
+        """(this process's rank, the number of processes)."""
+        return (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+
     def train_dataloader(self) -> DataLoader:
-        trainer = self.trainer
-        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        sampler = EndlessRandomSampler(len(self.train_set), self.seed, self.samples_done, rank, world)
+        sampler = EndlessRandomSampler(len(self.train_set), self.seed, self.samples_done, *self._rank())
         return self._loader(self.train_set, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, SequentialSampler(range(len(self.val_set))))
+        """Each rank validates its own share of the val positions (metrics are averaged)."""
+        rank, world = self._rank()
+        return self._loader(self.val_set, range(rank, len(self.val_set), world))
 
     def state_dict(self) -> dict:
         """Where in the sample stream a checkpoint was taken (samples used by all devices)."""

@@ -61,7 +61,10 @@ class PolicyModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         planes, moves, z = batch
         if self.hparams.symmetries:
-            planes, moves = random_symmetry(planes, moves)
+            # drawn on the batch's device from (step, rank), so that a resumed run draws the same
+            draws = torch.Generator(planes.device).manual_seed(self.global_step * self.trainer.world_size
+                                                               + self.global_rank)
+            planes, moves = random_symmetry(planes, moves, draws)
         logits, value = self(planes)
         loss = F.cross_entropy(logits.float(), moves)
         acc = (logits.argmax(1) == moves).float().mean()

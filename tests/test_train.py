@@ -1,6 +1,8 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
 import itertools
+import os
+from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -251,3 +253,77 @@ def test_divergence_stops_training_with_a_message(prepared, tmp_path):
                 workers=0, accelerator="cpu", max_steps=200, warmup_steps=1)
     with pytest.raises(TrainingDiverged, match="lower --lr"):
         train(str(prepared), str(tmp_path), lr=1e12, **args)
+
+
+DDP_RUN = '''
+"""One `gonet train` run under DDP (2 CPU processes, gloo), recording per rank and step the
+dataset indices its loader drew (checked against the batch it delivered) and a digest of
+the weights after the step. Lightning starts rank 1 by running this file again."""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from gonet.train import train
+
+data, out, steps, tag = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
+
+class Record(L.Callback):
+    def on_train_start(self, trainer, module):
+        self.draws, self.steps = iter(trainer.train_dataloader.sampler), {}
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        indices = next(self.draws)
+        delivered = all(torch.equal(a, b) for a, b in zip(batch, trainer.datamodule.train_set[indices]))
+        self.steps[trainer.global_step + 1] = {"indices": indices, "delivered": delivered}
+
+    def on_train_batch_end(self, trainer, module, *args):
+        weights = b"".join(p.detach().numpy().tobytes() for p in module.net.parameters())
+        self.steps[trainer.global_step]["weights"] = hashlib.sha1(weights).hexdigest()
+        if tag == "whole" and trainer.global_step == 3:
+            trainer.save_checkpoint(out / "step3.ckpt", weights_only=False)  # as a periodic checkpoint does
+
+    def on_train_end(self, trainer, module):
+        (out / f"{tag}-rank{trainer.global_rank}.json").write_text(json.dumps(self.steps))
+
+
+train(data, str(out), filters=8, layers=3, batch_size=8, max_steps=steps, val_every=3, val_positions=24,
+      checkpoint_every=1000, workers=0, accelerator="cpu", devices=2, callbacks=[Record()],
+      resume=str(out / "step3.ckpt") if tag == "resumed" else None)
+'''
+
+
+def test_ddp_on_two_processes_splits_data_syncs_weights_and_resumes(prepared, tmp_path):
+    """`gonet train` under Lightning's DDP on 2 CPU processes (gloo): the ranks draw disjoint
+    batches that together are the single-process sample stream, hold identical weights
+    after every step, and a run resumed from its step-3 checkpoint repeats steps 4-6 exactly
+    (data, symmetries, weights)."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "ddp_run.py"
+    script.write_text(DDP_RUN)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": "1"}
+    for tag in ("whole", "resumed"):
+        run = subprocess.run([sys.executable, str(script), str(prepared), str(tmp_path), "6", tag], env=env,
+                             timeout=300, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    runs = {(tag, r): {int(k): v for k, v in json.loads((tmp_path / f"{tag}-rank{r}.json").read_text()).items()}
+            for tag in ("whole", "resumed") for r in (0, 1)}
+    whole = [runs["whole", r] for r in (0, 1)]
+    assert all(step["delivered"] for run in runs.values() for step in run.values())
+    drawn = [sorted(i for step in run.values() for i in step["indices"]) for run in whole]
+    assert not set(drawn[0]) & set(drawn[1])
+    stream = list(itertools.islice(EndlessRandomSampler(len(PositionDataset(PreparedGames(prepared))), 0), 2 * 6 * 8))
+    assert sorted(drawn[0] + drawn[1]) == sorted(stream)
+    assert [step["weights"] for step in whole[0].values()] == [step["weights"] for step in whole[1].values()]
+    assert len({step["weights"] for step in whole[0].values()}) == 6
+    for r in (0, 1):
+        assert list(runs["resumed", r]) == [4, 5, 6] and all(runs["resumed", r][s] == whole[r][s] for s in (4, 5, 6))
