@@ -69,15 +69,15 @@ def cpu_seconds(pid: int) -> float:
 
 def bench_loader(args) -> dict[str, float]:
     """Positions/s of the DataLoader per worker and of the batch kernel alone on the same
-    positions in this process: batches ``--warmup``.. of the training sampler's stream,
-    timed back to back so that both see the same machine load. Each rate is given per
-    second of wall time and per second of CPU time (the worker's, the kernel's): on a
+    positions in this process: the training sampler's batches after a warm-up of two per
+    worker, timed back to back so that both see the same machine load. Each rate is given
+    per second of wall time and per second of CPU time (the workers', the kernel's): on a
     shared machine the CPU rates compare the code, the wall rates what a run would get."""
     dm = PositionDataModule(args.data, batch_size=args.batch_size, workers=args.workers)
     dm.setup("fit")
-    games, rows, b = dm.train_set.games, dm.train_set.rows, args.batch_size
+    games, rows, b, warm = dm.train_set.games, dm.train_set.rows, args.batch_size, 2 * args.workers
     stream = EndlessRandomSampler(len(rows), dm.seed)
-    flat = np.array(list(itertools.islice(stream, args.warmup * b, (args.warmup + args.loader_batches) * b)))
+    flat = np.array(list(itertools.islice(stream, warm * b, (warm + args.loader_batches) * b)))
     batches = flat.reshape(args.loader_batches, b)  # (batches, B) dataset indices
 
     def kernel(batch: np.ndarray) -> None:
@@ -92,7 +92,7 @@ def bench_loader(args) -> dict[str, float]:
              "kernel_cpu": batches.size / (time.process_time() - cpu)}
 
     it = iter(dm.train_dataloader())
-    for _ in range(args.warmup):
+    for _ in range(warm):
         next(it)
     pids = [w.pid for w in it._workers]  # private, but the only handle on the worker processes
     wall, cpu = time.perf_counter(), sum(map(cpu_seconds, pids))
