@@ -4,9 +4,10 @@ the LightningDataModule.
 A position is (game, move number); its planes are recomputed on demand by replaying the
 game's first moves (~3M moves/s) and running the feature kernels (~24k positions/s per
 core), so DataLoader workers turn the compact shards of :mod:`gonet.prepare` into batches.
-A worker computes a whole batch in one Numba call (``batch_planes``): per-position Python
-and collation cost a worker more than half of the kernel's rate (docs/benchmarks.md).
-Random symmetries are applied to the batch on the training device (``random_symmetry``).
+A worker computes a whole batch in one Numba call (``batch_planes``; per-position Python
+and collation cost a worker a third of the kernel's rate) and sends its planes packed
+(see :class:`PositionDataset`). Unpacking, the feature subset and random symmetries are
+done on the training device (``unpack_planes``, ``random_symmetry``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from gonet.board import diagonals, neighbours
 from gonet.features import (
     LADDER_BUDGET,
     NUM_PLANES,
-    feature_planes,
     game_planes,
     symmetry_planes,
     symmetry_table,
@@ -140,10 +140,27 @@ class PreparedGames:
         return (self.winner[games] * self.colours[rows]).astype(np.float32)
 
 
+@njit(cache=True)
+def pack_bits(src, dst):
+    """Flattened, ``dst[i]`` = the bytes ``src[8i:8i+8]`` (each 0 or 1) as the bits of one
+    byte, lowest first: ``np.packbits(src, bitorder="little")``, but a hundred times faster,
+    as one multiply gathers 8 bytes read as a little-endian word into its top byte. Both
+    arrays C-contiguous uint8, ``src`` 8 times the size of ``dst``."""
+    words, out = src.reshape(-1).view(np.uint64), dst.reshape(-1)
+    for i in range(out.shape[0]):
+        out[i] = (words[i] * np.uint64(0x0102040810204080)) >> np.uint64(56)
+
+
+def unpack_planes(packed: torch.Tensor, size: int) -> torch.Tensor:
+    """The planes uint8[B, 48, N, N] of a batch's packed planes, on their device."""
+    bits = torch.arange(8, dtype=torch.uint8, device=packed.device)
+    return ((packed[..., None] >> bits) & 1).reshape(len(packed), NUM_PLANES, size, size)  # (B, 48, N, N)
+
+
 class Batch(NamedTuple):
     """A batch of positions: what a DataLoader worker delivers and a training step reads."""
 
-    planes: torch.Tensor  # uint8[B, C, N, N]
+    planes: torch.Tensor  # uint8[B, 6*N*N]: all 48 planes packed 8 to a byte (pack_bits); unpack_planes
     moves: torch.Tensor  # int64[B]: the move played, idx
     z: torch.Tensor  # float32[B]: the result for the side to move, 0 if unknown (see PreparedGames.value_targets)
 
@@ -152,36 +169,39 @@ class PositionDataset(Dataset):
     """Batches of non-pass positions of some prepared games: ``dataset[indices]`` is one
     :class:`Batch`, computed in one Numba call. Items come back ordered by row (one replay
     per game), not in the order of ``indices``; a DataLoader gets index lists from a
-    ``BatchSampler`` and ``batch_size=None``."""
+    ``BatchSampler`` and ``batch_size=None``.
 
-    def __init__(self, games: PreparedGames, feature_set: str = "full", max_positions: int | None = None,
-                 seed: int = 0):
+    The planes travel packed, 2,166 bytes a position on 19x19 instead of 17,328: fresh
+    memory for a batch to leave its worker costs page faults, and eight times fewer bytes
+    brought a worker from 80% to 90+% of the kernel's rate (docs/benchmarks.md); the
+    transfers to pinned memory and the GPU shrink alike. The net's feature subset is
+    taken after unpacking, on the device."""
+
+    def __init__(self, games: PreparedGames, max_positions: int | None = None, seed: int = 0):
         self.games = games
-        channels = list(feature_planes(feature_set))
-        self.channels = None if channels == list(range(NUM_PLANES)) else channels  # None: all, no copy
         rows = games.position_rows()
         if max_positions is not None and max_positions < len(rows):
             rows = np.sort(np.random.default_rng(seed).choice(rows, max_positions, replace=False))
         self.rows = rows
+        self._planes = np.empty((0, NUM_PLANES, games.size ** 2), dtype=np.uint8)  # reused: stays in cache
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, indices: Sequence[int]) -> Batch:
-        n = self.games.size
         rows = np.sort(self.rows[np.asarray(indices)])
-        out = _uint8_for_main_process((len(rows), NUM_PLANES, n * n))
-        self.games.planes(rows, out.numpy())
-        planes = out if self.channels is None else out[:, self.channels]
-        return Batch(planes.reshape(len(rows), -1, n, n),  # (B, C, N, N)
-                     torch.from_numpy(self.games.moves[rows]),
-                     torch.from_numpy(self.games.value_targets(rows)))
+        if len(self._planes) < len(rows):
+            self._planes = np.empty((len(rows), *self._planes.shape[1:]), dtype=np.uint8)
+        planes = self._planes[:len(rows)]
+        self.games.planes(rows, planes)
+        packed = _uint8_for_main_process((len(rows), planes[0].size // 8))
+        pack_bits(planes, packed.numpy())
+        return Batch(packed, torch.from_numpy(self.games.moves[rows]), torch.from_numpy(self.games.value_targets(rows)))
 
 
 def _uint8_for_main_process(shape: tuple[int, ...]) -> torch.Tensor:
     """An uninitialised uint8 tensor; in a DataLoader worker it is made in shared memory, as
-    the DataLoader's own collate does, since moving a finished batch there would cost the
-    worker a sixth of its time (docs/benchmarks.md)."""
+    the DataLoader's own collate does, rather than copied there when the batch is sent."""
     if get_worker_info() is None:
         return torch.empty(shape, dtype=torch.uint8)
     return torch.empty(0, dtype=torch.uint8).set_(torch.UntypedStorage._new_shared(math.prod(shape))).view(shape)
@@ -233,19 +253,19 @@ def random_symmetry(planes: torch.Tensor, moves: torch.Tensor, generator: torch.
 class PositionDataModule(L.LightningDataModule):
     """Train positions in a resumable random order; a fixed subset of val positions."""
 
-    def __init__(self, data: Folders, val_data: str | None = None, feature_set: str = "full", batch_size: int = 256,
+    def __init__(self, data: Folders, val_data: str | None = None, batch_size: int = 256,
                  val_positions: int = 20000, workers: int = 1, seed: int = 0, pin_memory: bool = False):
         super().__init__()
         self.data, self.val_data = data, val_data
-        self.feature_set, self.batch_size, self.val_positions = feature_set, batch_size, val_positions
+        self.batch_size, self.val_positions = batch_size, val_positions
         self.workers, self.seed, self.pin_memory = workers, seed, pin_memory
         self.samples_done = 0  # by all devices, when the run (re)started
 
     def setup(self, stage: str) -> None:
         if not hasattr(self, "train_set"):
-            self.train_set = PositionDataset(PreparedGames(self.data, "train"), self.feature_set)
+            self.train_set = PositionDataset(PreparedGames(self.data, "train"))
             val_games = PreparedGames(self.val_data, "all") if self.val_data else PreparedGames(self.data, "val")
-            self.val_set = PositionDataset(val_games, self.feature_set, self.val_positions, seed=self.seed)
+            self.val_set = PositionDataset(val_games, self.val_positions, seed=self.seed)
 
     def _loader(self, dataset: Dataset, sampler: Iterable[int]) -> DataLoader:
         """Each worker computes whole batches (``dataset[indices]``), so no collation."""

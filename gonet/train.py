@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry
+from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry, unpack_planes
+from gonet.features import NUM_PLANES, feature_planes
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
 from gonet.policy import ModelFileError, load_net, save_model
 
@@ -33,8 +34,8 @@ def masked_mse(value: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 class PolicyModule(L.LightningModule):
-    """Cross-entropy on the played move, random symmetries on the batch (on its device),
-    top-1/top-5 on val. A net that also returns a value (``(logits, value)``) adds
+    """Cross-entropy on the played move, top-1/top-5 on val; the batch's planes are unpacked,
+    cut to the feature set and given random symmetries on its device. A net that also returns a value (``(logits, value)``) adds
     ``value_weight`` × the masked MSE against the batch's z (AlphaGo Zero's supervised net:
     0.01, against over-fitting the values of whole games)."""
 
@@ -48,6 +49,8 @@ class PolicyModule(L.LightningModule):
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.forward_net = torch.compile(self.net) if compile else self.net
+        channels = list(feature_planes(feature_set))
+        self.channels = None if len(channels) == NUM_PLANES else channels  # None: all, no copy
         self._tick: tuple[float, int] | None = None
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -58,8 +61,14 @@ class PolicyModule(L.LightningModule):
         out = self.forward_net(x)
         return out if isinstance(out, tuple) else (out, None)
 
+    def input_planes(self, packed: torch.Tensor) -> torch.Tensor:
+        """The net's input planes uint8[B, C, N, N] of a batch's packed planes, on its device."""
+        planes = unpack_planes(packed, self.hparams.board_size)
+        return planes if self.channels is None else planes[:, self.channels]
+
     def training_step(self, batch, batch_idx):
-        planes, moves, z = batch
+        packed, moves, z = batch
+        planes = self.input_planes(packed)
         if self.hparams.symmetries:
             # drawn on the batch's device from (step, rank), so that a resumed run draws the same
             draws = torch.Generator(planes.device).manual_seed(self.global_step * self.trainer.world_size
@@ -77,8 +86,8 @@ class PolicyModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        planes, moves, z = batch
-        logits, value = self(planes)
+        packed, moves, z = batch
+        logits, value = self(self.input_planes(packed))
         logits = logits.float()
         top5 = logits.topk(5, dim=1).indices
         self.log_dict({
@@ -260,8 +269,7 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
                           symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
     print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
-    datamodule = PositionDataModule(data, val_data, feature_set, batch_size, val_positions, workers, seed,
-                                    pin_memory=cuda)
+    datamodule = PositionDataModule(data, val_data, batch_size, val_positions, workers, seed, pin_memory=cuda)
     trainer = build_trainer(out_dir, max_steps, max_time, val_every, devices, num_nodes, accelerator, precision,
                             checkpoint_every, grad_clip=grad_clip)
     trainer.callbacks.extend(callbacks)

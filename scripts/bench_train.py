@@ -3,8 +3,8 @@ whether the data pipeline keeps up.
 
     python scripts/bench_train.py [--filters 192 --layers 13 --batch-size 256] [--data DIR --workers N [--loader-only]]
 
-Synthetic batches time the model alone (forward + backward + SGD step, random
-symmetries included); with ``--data`` (a `gonet prepare` folder) the DataLoader alone is
+Synthetic batches time the model alone (forward + backward + SGD step, unpacking and
+random symmetries included); with ``--data`` (a `gonet prepare` folder) the DataLoader alone is
 timed too, as positions/s per worker next to the batch kernel's rate on the same
 positions in this process (the target: per worker >= 80% of the kernel).
 """
@@ -37,12 +37,12 @@ def bench_model(args, device: torch.device) -> float:
     module = PolicyModule(args.filters, args.layers, channels_last=device.type == "cuda",
                           compile=device.type == "cuda" and not args.no_compile).to(device)
     opt = module.configure_optimizers()["optimizer"]
-    x = torch.randint(0, 2, (args.batch_size, 48, 19, 19), dtype=torch.uint8, device=device)
+    x = torch.randint(0, 256, (args.batch_size, 6 * 361), dtype=torch.uint8, device=device)  # packed planes
     y = torch.randint(0, 361, (args.batch_size,), device=device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def step():
-        planes, moves = random_symmetry(x, y)
+        planes, moves = random_symmetry(module.input_planes(x), y)
         with autocast:
             loss = torch.nn.functional.cross_entropy(module(planes)[0].float(), moves)
         opt.zero_grad(set_to_none=True)

@@ -18,6 +18,7 @@ from gonet.data import (
     PositionDataset,
     PreparedGames,
     random_symmetry,
+    unpack_planes,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
 from gonet.policy import ModelFileError, load_net, load_policy
@@ -69,36 +70,43 @@ def test_sampler_streams_permutations_resumes_and_shards_ranks():
 
 def test_dataset_batch_matches_game_replay(prepared):
     """dataset[indices] is one batch, ordered by row: the planes of the position before
-    each move, that move, and z = the game's result for the side to move (0 if unknown)."""
+    each move (packed as np.packbits, little bit order), that move, and z = the game's
+    result for the side to move (0 if unknown)."""
     from gonet.game import Game
     from gonet.sgf import read_records
 
     games = PreparedGames(prepared, "all")
     assert games.winner.tolist() == [1, -1, 0] * 4
-    ds = PositionDataset(games, "full")
     records = list(read_records([prepared.parent / "games.sgf"]))
-    batch = ds[[35, 4, 64, 63]]  # game 1 move 5; game 0 move 4; game 2 moves 4 and 3 (30 moves each, no passes)
+    batch = PositionDataset(games)[[35, 4, 64, 63]]  # game 1 move 5; game 0 move 4; game 2 moves 4, 3 (30 moves each)
+    planes = unpack_planes(batch.planes, 9)
     for i, (g, m) in enumerate([(0, 4), (1, 5), (2, 3), (2, 4)]):
         game = Game.from_record(records[g], moves=m)
-        assert np.array_equal(batch.planes[i].numpy(), position_planes(game))
+        assert np.array_equal(planes[i].numpy(), position_planes(game))
         assert batch.moves[i] == records[g].moves[m][1]
         assert batch.z[i] == [1, -1, 0][g] * game.to_move
     assert batch.z.tolist() == [1, 1, 0, 0] and batch.z.dtype == torch.float32  # game 0 move 4 and game 1 move 5: Black
+    assert np.array_equal(batch.planes.numpy(), np.packbits(planes.reshape(4, -1).numpy(), axis=1, bitorder="little"))
 
 
 def test_workers_deliver_the_batches_computed_in_process(prepared):
-    """A DataLoader worker (planes made in shared memory) hands over the same batches as
-    the dataset computes in this process; an ablation feature set keeps its planes."""
-    dm = PositionDataModule(str(prepared), batch_size=16, workers=1, feature_set="board_history")
+    """A DataLoader worker (its batch made in shared memory) hands over the same batches as
+    the dataset computes in this process."""
+    dm = PositionDataModule(str(prepared), batch_size=16, workers=1)
     dm.setup("fit")
     loader = dm.train_dataloader()
     indices = list(itertools.islice(iter(loader.sampler), 3))
     for batch, idx in zip(loader, indices):
-        expected = dm.train_set[idx]
-        assert batch.planes.shape == (16, 12, 9, 9)
-        assert all(torch.equal(a, b) for a, b in zip(batch, expected))
+        assert batch.planes.shape == (16, 6 * 81)
+        assert all(torch.equal(a, b) for a, b in zip(batch, dm.train_set[idx]))
         if idx is indices[-1]:
             break
+
+
+def packed_random_planes(b: int, n: int = 9) -> torch.Tensor:
+    """b random positions' 48 planes, packed as a batch carries them."""
+    planes = np.random.default_rng(0).integers(0, 2, (b, 48 * n * n), dtype=np.uint8)
+    return torch.from_numpy(np.packbits(planes, axis=1, bitorder="little"))
 
 
 def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
@@ -117,15 +125,15 @@ def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
 def test_tiny_net_overfits_a_handful_of_positions():
     """The training step learns: 8 fixed positions are fitted to 100% top-1."""
     torch.manual_seed(0)
-    planes = torch.randint(0, 2, (8, 4, 9, 9), dtype=torch.uint8)
+    packed = packed_random_planes(8)
     moves = torch.randint(0, 81, (8,))
     module = PolicyModule(filters=16, layers=3, feature_set="board", board_size=9, lr=0.1, warmup_steps=1,
                           max_steps=300, symmetries=False)
     trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(planes, moves, torch.zeros(8)), batch_size=8))
+    trainer.fit(module, DataLoader(TensorDataset(packed, moves, torch.zeros(8)), batch_size=8))
     with torch.no_grad():
-        assert torch.equal(module(planes)[0].argmax(1), moves)
+        assert torch.equal(module(module.input_planes(packed))[0].argmax(1), moves)
 
 
 class WithValue(torch.nn.Module):
@@ -145,21 +153,21 @@ def test_a_value_head_adds_its_masked_mse_to_the_loss():
     against z over the positions with a known result (z = 0 adds nothing); the value learns
     and validation logs its MSE."""
     torch.manual_seed(0)
-    planes = torch.randint(0, 2, (8, 4, 9, 9), dtype=torch.uint8)
+    packed = packed_random_planes(8)
     moves = torch.randint(0, 81, (8,))
     z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
     module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
                           max_steps=60, symmetries=False, value_weight=0.5)
     module.net = module.forward_net = WithValue(module.net, 4 * 81)
     with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
-        logits, v = module(planes)
+        logits, v = module(module.input_planes(packed))
         known = z != 0
         policy_loss = F.cross_entropy(logits, moves)
-        assert torch.allclose(module.training_step((planes, moves, z), 0),
+        assert torch.allclose(module.training_step((packed, moves, z), 0),
                               policy_loss + 0.5 * ((z[known] - v[known]) ** 2).mean())
-        assert torch.allclose(module.training_step((planes, moves, torch.zeros(8)), 0), policy_loss)
+        assert torch.allclose(module.training_step((packed, moves, torch.zeros(8)), 0), policy_loss)
     before = float(((z[known] - v[known]) ** 2).mean().detach())
-    data = DataLoader(TensorDataset(planes, moves, z), batch_size=8)
+    data = DataLoader(TensorDataset(packed, moves, z), batch_size=8)
     trainer = L.Trainer(max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu", val_check_interval=60,
                         check_val_every_n_epoch=None)
