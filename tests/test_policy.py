@@ -10,7 +10,7 @@ import torch
 from gonet.cli import main
 from gonet.coords import vertex_to_idx
 from gonet.evaluate import evaluate
-from gonet.features import position_planes, symmetry_planes
+from gonet.features import position_planes, side_komi, symmetry_planes, value_target
 from gonet.game import Game, check_record
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import (
@@ -21,7 +21,8 @@ from gonet.policy import (
     load_policy,
     save_model,
 )
-from gonet.sgf import read_records
+from gonet.prepare import winner
+from gonet.sgf import game_to_sgf, read_records
 
 FIXTURES = ["data/sgf"]
 
@@ -202,11 +203,52 @@ def test_eval_on_fixtures_matches_hand_count(tmp_path):
     assert sample["positions"] <= 10
 
 
+def test_eval_value_on_fixtures_matches_hand_count(tmp_path):
+    """With a value head, eval reports the value's MSE against z and how often its sign is the
+    winner, over the positions of games with a result (passes.sgf's RE[0] is masked): equal to
+    counting by hand with the komi-only head's v = tanh(side komi / 7.5)."""
+    path = save_model(komi_only_value_net(), tmp_path / "v.pt", half=False)
+    result = evaluate(load_policy(path), FIXTURES, progress=False)
+    errors, right = [], []
+    for record in read_records(FIXTURES, size=19):
+        if check_record(record) is None and winner(record.result) != 0:
+            for colour, idx in record.moves:
+                if idx != 361:
+                    v, z = np.tanh(side_komi(record.komi, colour) / 7.5), value_target(winner(record.result), colour)
+                    errors.append((v - z) ** 2)
+                    right.append(np.sign(v) == z)
+    value = result["value"]
+    assert value["positions"] == len(errors) > 0 and value["positions"] < result["positions"]
+    assert value["mse"] == pytest.approx(np.mean(errors), abs=1e-5)
+    assert value["winner_accuracy"] == pytest.approx(np.mean(right))
+    assert value["phases"]["0-50"]["positions"] == len(errors) and value["phases"]["150+"]["mse"] is None
+    assert "value" not in evaluate(load_policy(save_model(tiny(), tmp_path / "p.pt")), FIXTURES, progress=False)
+
+
+def test_eval_value_phases_split_by_moves_played(tmp_path, capsys):
+    """A 200-move game: positions after 0-49 moves, 50-149 and 150+ fall in the three phases,
+    in the JSON and in the text report."""
+    rng = np.random.default_rng(0)
+    game = Game(19, komi=6.5)
+    for _ in range(200):
+        game.play(int(rng.choice(np.flatnonzero(game.legal_moves()[:-1]))))
+    record = game.to_record()
+    record.result = "B+R"
+    (tmp_path / "long.sgf").write_text(game_to_sgf(record))
+    model = save_model(komi_only_value_net(), tmp_path / "v.pt")
+    assert main(["eval", str(tmp_path / "long.sgf"), "--model", str(model), "--json"]) == 0
+    phases = json.loads(capsys.readouterr().out)["value"]["phases"]
+    assert [phases[name]["positions"] for name in ("0-50", "50-150", "150+")] == [50, 100, 50]
+    assert main(["eval", str(tmp_path / "long.sgf"), "--model", str(model)]) == 0
+    text = capsys.readouterr().out
+    assert "value, moves   150+:     50 positions" in text and "MSE" in text
+
+
 def test_eval_cli_json(tmp_path, capsys):
     path = save_model(tiny(), tmp_path / "m.pt")
     assert main(["eval", *FIXTURES, "--model", str(path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert {"top1", "top5", "positions"} <= result.keys() and result["positions"] > 0
+    assert {"top1", "top5", "positions"} <= result.keys() and result["positions"] > 0 and "value" not in result
 
 
 def test_shipped_model_loads_and_plays():
