@@ -30,8 +30,10 @@ from gonet.features import (
     LADDER_BUDGET,
     NUM_PLANES,
     game_planes,
+    side_komi,
     symmetry_planes,
     symmetry_table,
+    value_target,
 )
 
 SPLITS = ("train", "val", "all")
@@ -88,13 +90,15 @@ class PreparedGames:
             raise ValueError(f"split {split!r}: choose from {', '.join(SPLITS)}")
         self.size = board_size_of(folders)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("moves", "colours", "setup", "setup_colours")}
-        move_counts, setup_counts, winners = [], [], []
+        move_counts, setup_counts = [], []
+        winners, komis = [], []
         shards = [folder / "shards" / f"{shard['name']}.npz"
                   for folder in folders for shard in self.manifest_of(folder)["shards"]]
         for shard in shards:
             with np.load(shard) as z:
                 keep = np.ones(len(z["sizes"]), dtype=bool) if split == "all" else z["val"] == (split == "val")
                 winners.append(z["winner"][keep])
+                komis.append(z["komi"][keep])
                 for key, offsets in (("moves", "game_offsets"), ("setup", "setup_offsets")):
                     starts, stops = z[offsets][:-1][keep], z[offsets][1:][keep]
                     rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)] or [np.zeros(0, int)])
@@ -109,7 +113,8 @@ class PreparedGames:
         self.setup_colours = concat["setup_colours"].astype(np.int64)
         self.game_offsets = np.concatenate([[0], np.cumsum(np.concatenate(move_counts or [[]]))]).astype(np.int64)
         self.setup_offsets = np.concatenate([[0], np.cumsum(np.concatenate(setup_counts or [[]]))]).astype(np.int64)
-        self.winner = np.concatenate(winners or [np.zeros(0, np.int8)])  # int8[G]: +1 Black, -1 White, 0 unknown
+        self.winner = np.concatenate(winners or [np.zeros(0, np.int8)]).astype(np.int8)  # per game: +1 B, -1 W, 0 unknown
+        self.komi = np.concatenate(komis or [np.zeros(0, np.float32)]).astype(np.float32)  # per game
 
     @staticmethod
     def manifest_of(folder: str | Path) -> dict:
@@ -133,11 +138,14 @@ class PreparedGames:
                            self.setup_offsets, self.colours, self.moves, self.game_offsets, rows, out, LADDER_BUDGET)
         assert bad == -1, f"prepared game with an illegal move at row {bad}"
 
-    def value_targets(self, rows: np.ndarray) -> np.ndarray:
-        """z float32[len(rows)]: the game's result from the view of the side to move before
-        each row's move (+1 won, -1 lost), 0 where the result is unknown."""
+    def value_inputs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z, komi), float32[len(rows)] each, of the positions before the moves at ``rows``,
+        from the side to move's view: the value target (``value_target``: +1 won, -1 lost,
+        0 result unknown) and the value head's komi input (``side_komi``)."""
         games = np.searchsorted(self.game_offsets, rows, side="right") - 1
-        return (self.winner[games] * self.colours[rows]).astype(np.float32)
+        to_move = self.colours[rows]
+        return (value_target(self.winner[games], to_move).astype(np.float32),
+                side_komi(self.komi[games], to_move).astype(np.float32))
 
 
 @njit(cache=True)
@@ -162,7 +170,8 @@ class Batch(NamedTuple):
 
     planes: torch.Tensor  # uint8[B, 6*N*N]: all 48 planes packed 8 to a byte (pack_bits); unpack_planes
     moves: torch.Tensor  # int64[B]: the move played, idx
-    z: torch.Tensor  # float32[B]: the result for the side to move, 0 if unknown (see PreparedGames.value_targets)
+    z: torch.Tensor  # float32[B]: the result for the side to move, 0 if unknown (PreparedGames.value_inputs)
+    komi: torch.Tensor  # float32[B]: the komi for the side to move, the value head's input (same)
 
 
 class PositionDataset(Dataset):
@@ -196,7 +205,8 @@ class PositionDataset(Dataset):
         self.games.planes(rows, planes)
         packed = _uint8_for_main_process((len(rows), planes[0].size // 8))
         pack_bits(planes, packed.numpy())
-        return Batch(packed, torch.from_numpy(self.games.moves[rows]), torch.from_numpy(self.games.value_targets(rows)))
+        z, komi = self.games.value_inputs(rows)
+        return Batch(packed, torch.from_numpy(self.games.moves[rows]), torch.from_numpy(z), torch.from_numpy(komi))
 
 
 def _uint8_for_main_process(shape: tuple[int, ...]) -> torch.Tensor:

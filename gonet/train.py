@@ -8,6 +8,7 @@ ends at zero reaches a given accuracy in far fewer steps (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -53,12 +54,13 @@ class PolicyModule(L.LightningModule):
         self.channels = None if len(channels) == NUM_PLANES else channels  # None: all, no copy
         self._tick: tuple[float, int] | None = None
 
-    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(logits, value or None if the net has no value head)."""
+    def forward(self, planes: torch.Tensor, komi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits, value or None if the net has no value head); ``komi`` from the side to
+        move's view, for a value head."""
         x = planes.float()
         if self.hparams.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        out = self.forward_net(x)
+        out = self.forward_net(x, komi)
         return out if isinstance(out, tuple) else (out, None)
 
     def input_planes(self, packed: torch.Tensor) -> torch.Tensor:
@@ -67,14 +69,14 @@ class PolicyModule(L.LightningModule):
         return planes if self.channels is None else planes[:, self.channels]
 
     def training_step(self, batch, batch_idx):
-        packed, moves, z = batch
+        packed, moves, z, komi = batch
         planes = self.input_planes(packed)
         if self.hparams.symmetries:
             # drawn on the batch's device from (step, rank), so that a resumed run draws the same
             draws = torch.Generator(planes.device).manual_seed(self.global_step * self.trainer.world_size
                                                                + self.global_rank)
             planes, moves = random_symmetry(planes, moves, draws)
-        logits, value = self(planes)
+        logits, value = self(planes, komi)
         loss = F.cross_entropy(logits.float(), moves)
         acc = (logits.argmax(1) == moves).float().mean()
         metrics = {"train/top1": acc}
@@ -86,8 +88,8 @@ class PolicyModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        packed, moves, z = batch
-        logits, value = self(self.input_planes(packed))
+        packed, moves, z, komi = batch
+        logits, value = self(self.input_planes(packed), komi)
         logits = logits.float()
         top5 = logits.topk(5, dim=1).indices
         self.log_dict({
@@ -281,10 +283,11 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
         ckpt = checked_checkpoint(resume, module)
     if init_from and ckpt is None:
         start, _ = load_net(init_from)
-        if start.config != module.net.config:
+        # a value head does not change the policy: a run may start from a model with or without one
+        if dataclasses.replace(start.config, value_head=module.net.config.value_head) != module.net.config:
             raise ModelFileError(f"{init_from}: a {start.config.name} {start.config.feature_set} net, "
                                  f"but this run trains {module.net.config.name} {module.net.config.feature_set}")
-        module.net.load_state_dict(start.state_dict())
+        module.net.load_state_dict(start.state_dict(), strict=start.config.value_head == module.net.config.value_head)
     with warnings.catch_warnings():
         # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
         # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)

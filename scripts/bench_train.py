@@ -39,12 +39,13 @@ def bench_model(args, device: torch.device) -> float:
     opt = module.configure_optimizers()["optimizer"]
     x = torch.randint(0, 256, (args.batch_size, 6 * 361), dtype=torch.uint8, device=device)  # packed planes
     y = torch.randint(0, 361, (args.batch_size,), device=device)
+    komi = torch.full((args.batch_size,), 7.5, device=device)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def step():
         planes, moves = random_symmetry(module.input_planes(x), y)
         with autocast:
-            loss = torch.nn.functional.cross_entropy(module(planes)[0].float(), moves)
+            loss = torch.nn.functional.cross_entropy(module(planes, komi)[0].float(), moves)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,5 +1,6 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
+import dataclasses
 import itertools
 import os
 from pathlib import Path
@@ -21,7 +22,8 @@ from gonet.data import (
     unpack_planes,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
-from gonet.policy import ModelFileError, load_net, load_policy
+from gonet.nets import PolicyNet
+from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
 from gonet.train import CheckpointError, PolicyModule, TrainingDiverged, train
 
@@ -70,8 +72,8 @@ def test_sampler_streams_permutations_resumes_and_shards_ranks():
 
 def test_dataset_batch_matches_game_replay(prepared):
     """dataset[indices] is one batch, ordered by row: the planes of the position before
-    each move (packed as np.packbits, little bit order), that move, and z = the game's
-    result for the side to move (0 if unknown)."""
+    each move (packed as np.packbits, little bit order), that move, z = the game's result
+    for the side to move (0 if unknown) and the komi for the side to move."""
     from gonet.game import Game
     from gonet.sgf import read_records
 
@@ -85,6 +87,7 @@ def test_dataset_batch_matches_game_replay(prepared):
         assert np.array_equal(planes[i].numpy(), position_planes(game))
         assert batch.moves[i] == records[g].moves[m][1]
         assert batch.z[i] == [1, -1, 0][g] * game.to_move
+        assert batch.komi[i] == -7 * game.to_move  # KM[7]: what the side to move receives
     assert batch.z.tolist() == [1, 1, 0, 0] and batch.z.dtype == torch.float32  # game 0 move 4 and game 1 move 5: Black
     assert np.array_equal(batch.planes.numpy(), np.packbits(planes.reshape(4, -1).numpy(), axis=1, bitorder="little"))
 
@@ -122,6 +125,21 @@ def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
         PreparedGames([prepared, tmp_path / "p13"])
 
 
+def test_prepared_games_carry_each_games_winner_and_komi(tmp_path):
+    """PreparedGames.winner (+1 Black, -1 White, 0 for no usable result) and .komi, one per
+    game, in game order."""
+    results = ["RE[B+R]", "RE[W+3.5]", "", "RE[Void]", "RE[0]", "RE[W+T]"]
+    komis = [6.5, 0.5, 7.5, 6.5, 0.0, -2.0]
+    games = [random_game_sgf(seed, moves=10).replace("KM[7]RE[B+R]", f"KM[{k}]{r}")
+             for seed, (r, k) in enumerate(zip(results, komis))]
+    (tmp_path / "games.sgf").write_text("\n".join(games))
+    prepare([str(tmp_path / "games.sgf")], tmp_path / "p", val_fraction=0, size=9, workers=1)
+    prepared = PreparedGames(tmp_path / "p", "all")
+    assert prepared.winner.tolist() == [1, -1, 0, 0, 0, -1] and prepared.winner.dtype == np.int8
+    assert prepared.komi.tolist() == komis
+    assert len(PreparedGames(tmp_path / "p", "val").winner) == 0
+
+
 def test_tiny_net_overfits_a_handful_of_positions():
     """The training step learns: 8 fixed positions are fitted to 100% top-1."""
     torch.manual_seed(0)
@@ -131,43 +149,32 @@ def test_tiny_net_overfits_a_handful_of_positions():
                           max_steps=300, symmetries=False)
     trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(packed, moves, torch.zeros(8)), batch_size=8))
+    trainer.fit(module, DataLoader(TensorDataset(packed, moves, torch.zeros(8), torch.zeros(8)), batch_size=8))
     with torch.no_grad():
-        assert torch.equal(module(module.input_planes(packed))[0].argmax(1), moves)
-
-
-class WithValue(torch.nn.Module):
-    """Stand-in for a dual-head net: a policy net's logits and a tanh value from a linear
-    layer on the planes."""
-
-    def __init__(self, policy: torch.nn.Module, inputs: int):
-        super().__init__()
-        self.policy, self.value = policy, torch.nn.Linear(inputs, 1)
-
-    def forward(self, planes):
-        return self.policy(planes), torch.tanh(self.value(planes.flatten(1))).squeeze(1)
+        assert torch.equal(module(module.input_planes(packed), torch.zeros(8))[0].argmax(1), moves)
 
 
 def test_a_value_head_adds_its_masked_mse_to_the_loss():
-    """A net returning (logits, value) trains on cross-entropy + value_weight × the MSE of v
-    against z over the positions with a known result (z = 0 adds nothing); the value learns
-    and validation logs its MSE."""
+    """A net with a value head trains on cross-entropy + value_weight × the MSE of v against
+    z over the positions with a known result (z = 0 adds nothing), its komi input comes
+    from the batch; the value learns and validation logs its MSE."""
     torch.manual_seed(0)
     packed = packed_random_planes(8)
     moves = torch.randint(0, 81, (8,))
     z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
+    komi = torch.tensor([-7.5, 7.5, 0.5, -6.5, 6.5, 0, -0.5, 0.5])
     module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
                           max_steps=60, symmetries=False, value_weight=0.5)
-    module.net = module.forward_net = WithValue(module.net, 4 * 81)
+    module.net = module.forward_net = PolicyNet(dataclasses.replace(module.net.config, value_head=True))
     with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
-        logits, v = module(module.input_planes(packed))
+        logits, v = module.net(module.input_planes(packed).float(), komi)
         known = z != 0
         policy_loss = F.cross_entropy(logits, moves)
-        assert torch.allclose(module.training_step((packed, moves, z), 0),
+        assert torch.allclose(module.training_step((packed, moves, z, komi), 0),
                               policy_loss + 0.5 * ((z[known] - v[known]) ** 2).mean())
-        assert torch.allclose(module.training_step((packed, moves, torch.zeros(8)), 0), policy_loss)
+        assert torch.allclose(module.training_step((packed, moves, torch.zeros(8), komi), 0), policy_loss)
     before = float(((z[known] - v[known]) ** 2).mean().detach())
-    data = DataLoader(TensorDataset(packed, moves, z), batch_size=8)
+    data = DataLoader(TensorDataset(packed, moves, z, komi), batch_size=8)
     trainer = L.Trainer(max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu", val_check_interval=60,
                         check_val_every_n_epoch=None)
@@ -253,6 +260,13 @@ def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):
         assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
     with pytest.raises(ModelFileError, match="l3k8"):
         train(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16})
+    with_value, _ = load_net(model)
+    headed = PolicyNet(dataclasses.replace(with_value.config, value_head=True))
+    headed.load_state_dict(with_value.state_dict(), strict=False)
+    save_model(headed, tmp_path / "headed.pt", half=False)
+    frozen = train(str(prepared), str(tmp_path / "d"), init_from=str(tmp_path / "headed.pt"), **{**args, "lr": 0.0})
+    for name, weight in start.state_dict().items():  # a model with a value head starts a policy-only run
+        assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
 
 
 def test_divergence_stops_training_with_a_message(prepared, tmp_path):
