@@ -36,9 +36,10 @@ def masked_mse(value: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torc
 
 class PolicyModule(L.LightningModule):
     """Cross-entropy on the played move, top-1/top-5 on val; the batch's planes are unpacked,
-    cut to the feature set and given random symmetries on its device. A net that also returns a value (``(logits, value)``) adds
-    ``value_weight`` × the masked MSE against the batch's z (AlphaGo Zero's supervised net:
-    0.01, against over-fitting the values of whole games)."""
+    cut to the feature set and given random symmetries on its device. A net that also
+    returns a value (``(logits, value)``) adds ``value_weight`` × the masked MSE against the
+    batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the values of
+    whole games)."""
 
     def __init__(self, filters: int = 192, layers: int = 13, feature_set: str = "full", board_size: int = 19,
                  lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = 200,
