@@ -182,9 +182,9 @@ class PositionDataset(Dataset):
 
     The planes travel packed, 2,166 bytes a position on 19x19 instead of 17,328: fresh
     memory for a batch to leave its worker costs page faults, and eight times fewer bytes
-    brought a worker from 80% to 90+% of the kernel's rate (docs/benchmarks.md); the
-    transfers to pinned memory and the GPU shrink alike. The net's feature subset is
-    taken after unpacking, on the device."""
+    brought a worker from about 80% to 86-98% of the kernel's rate per CPU second
+    (docs/benchmarks.md); the copies to pinned memory and the GPU shrink alike. The net's
+    feature subset is taken after unpacking, on the device."""
 
     def __init__(self, games: PreparedGames, max_positions: int | None = None, seed: int = 0):
         self.games = games
