@@ -2,18 +2,21 @@
 
 A model file is a ``torch.save`` dict, read back with ``weights_only=True``::
 
-    {"format": "gonet-policy", "version": 1,
+    {"format": "gonet-policy", "version": 2,
      "config": {"filters", "layers", "feature_set", "board_size"},
      "state_dict": {name: tensor (fp16 or fp32)},
+     "sha256": weights_checksum(state_dict),
      "meta": {free-form JSON-able notes: training data, steps, accuracy}}
+
+Version 1 files (no ``sha256``) are still read. Loading refuses a damaged file in one line:
+zip CRCs (:mod:`gonet.modelfile`), then the weights' SHA-256, then non-finite weights.
 
 The package ships one under ``gonet/weights/``; :func:`default_model_path` finds it.
 """
 
 from __future__ import annotations
 
-import pickle
-import zipfile
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -21,52 +24,78 @@ import torch
 
 from gonet.features import position_planes
 from gonet.game import Game
+from gonet.modelfile import (  # noqa: F401  (re-exported: the names users import from here)
+    FORMAT,
+    VERSION,
+    WEIGHTS_DIR,
+    ModelFileError,
+    check_header,
+    default_model_path,
+    one_line,
+    peek_model,
+)
 from gonet.nets import PolicyConfig, PolicyNet
 
-FORMAT = "gonet-policy"
-VERSION = 1
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_MODEL = "policy.pt"
+
+def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor in name order (name, dtype, shape, bytes): a stored copy
+    proves the weights are the ones written, whatever tensors the state dict holds."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
-class ModelFileError(ValueError):
-    """A file that is not a usable gonet policy model; the message says which and why."""
-
-
-def default_model_path() -> Path:
-    return WEIGHTS_DIR / DEFAULT_MODEL
+def check_weights(state_dict: dict[str, torch.Tensor], expected: str | None, path: str | Path) -> None:
+    """Refuse weights whose checksum differs from ``expected`` (None: an older file without
+    one) or that hold NaN or infinity (a diverged run must not play or resume)."""
+    if expected is not None and weights_checksum(state_dict) != expected:
+        raise ModelFileError(f"{path}: damaged weights (SHA-256 checksum mismatch)")
+    for name, tensor in state_dict.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelFileError(f"{path}: weights {name} hold NaN or infinity")
 
 
 def save_model(net: PolicyNet, path: str | Path, meta: dict | None = None, half: bool = True) -> Path:
     """Write ``net`` as a model file (fp16 weights by default: half the size, same moves)."""
     state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
              for k, v in net.state_dict().items()}
+    return write_model_file(state, net.config.to_dict(), meta, path)
+
+
+def write_model_file(state: dict[str, torch.Tensor], config: dict, meta: dict | None, path: str | Path) -> Path:
+    """The model file of these tensors, exactly as given, with their checksum."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "version": VERSION, "config": net.config.to_dict(), "state_dict": state,
-                "meta": meta or {}}, path)
+    torch.save({"format": FORMAT, "version": VERSION, "config": config, "state_dict": state,
+                "sha256": weights_checksum(state), "meta": meta or {}}, path)
     return path
 
 
 def load_net(path: str | Path) -> tuple[PolicyNet, dict]:
     """(fp32 PolicyNet in eval mode, meta) from a model file; :class:`ModelFileError` if unusable."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+    peek_model(path)  # missing file, CRC errors, wrong format: refused before torch reads it
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise ModelFileError(f"{path}: not a readable model file ({type(e).__name__}: {e})") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a gonet policy model (no format {FORMAT!r})")
-    if blob.get("version") != VERSION:
-        raise ModelFileError(f"{path}: model format version {blob.get('version')}, this gonet reads {VERSION}")
+    except Exception as e:  # a damaged file can fail anywhere in torch's reader
+        raise ModelFileError(f"{path}: not a readable model file ({one_line(e)})") from None
+    check_header(blob, path)
+    if not isinstance(blob.get("state_dict"), dict) or not all(
+            isinstance(v, torch.Tensor) for v in blob["state_dict"].values()):
+        raise ModelFileError(f"{path}: not a gonet policy model (no state_dict of tensors)")
+    expected = blob.get("sha256") if blob["version"] >= 2 else None
+    if blob["version"] >= 2 and not isinstance(expected, str):
+        raise ModelFileError(f"{path}: damaged model file (no weights checksum)")
+    check_weights(blob["state_dict"], expected, path)
     try:
         config = PolicyConfig(**blob["config"])
         net = PolicyNet(config)
         net.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ModelFileError(f"{path}: weights do not fit the model's config ({e})") from None
+        raise ModelFileError(f"{path}: weights do not fit the model's config ({one_line(e)})") from None
     return net.eval(), blob.get("meta", {})
 
 
