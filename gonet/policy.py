@@ -5,7 +5,7 @@ A model file is a ``torch.save`` dict, read back with ``weights_only=True``::
     {"format": "gonet-policy", "version": 2,
      "config": {"filters", "layers", "feature_set", "board_size"},
      "state_dict": {name: tensor (fp16 or fp32)},
-     "sha256": weights_checksum(state_dict),
+     "sha256": content_checksum(state_dict),
      "meta": {free-form JSON-able notes: training data, steps, accuracy}}
 
 Version 1 files (no ``sha256``) are still read. Loading refuses a damaged file in one line:
@@ -17,6 +17,7 @@ The package ships one under ``gonet/weights/``; :func:`default_model_path` finds
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,25 +38,38 @@ from gonet.modelfile import (  # noqa: F401  (re-exported: the names users impor
 from gonet.nets import PolicyConfig, PolicyNet
 
 
-def weights_checksum(state_dict: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over every tensor in name order (name, dtype, shape, bytes): a stored copy
-    proves the weights are the ones written, whatever tensors the state dict holds."""
+def content_checksum(obj: object) -> str:
+    """SHA-256 of nested dicts, lists and tensors (dtype, shape, bytes), dict keys in sorted
+    order, other values by ``repr``: stored beside a model's state dict or inside a
+    checkpoint, it proves the content is what was written, whatever tensors it holds."""
     digest = hashlib.sha256()
-    for name in sorted(state_dict):
-        tensor = state_dict[name].detach().cpu().contiguous()
-        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    _feed(digest, obj)
     return digest.hexdigest()
 
 
-def check_weights(state_dict: dict[str, torch.Tensor], expected: str | None, path: str | Path) -> None:
-    """Refuse weights whose checksum differs from ``expected`` (None: an older file without
-    one) or that hold NaN or infinity (a diverged run must not play or resume)."""
-    if expected is not None and weights_checksum(state_dict) != expected:
-        raise ModelFileError(f"{path}: damaged weights (SHA-256 checksum mismatch)")
-    for name, tensor in state_dict.items():
-        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise ModelFileError(f"{path}: weights {name} hold NaN or infinity")
+def _feed(digest, obj: object) -> None:
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu().contiguous()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}:".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, Mapping):
+        digest.update(f"D{len(obj)}:".encode())
+        for key in sorted(obj, key=repr):
+            digest.update(f"{key!r}=".encode())
+            _feed(digest, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"L{len(obj)}:".encode())
+        for item in obj:
+            _feed(digest, item)
+    else:
+        digest.update(f"V{obj!r};".encode())
+
+
+def non_finite(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating tensor holding NaN or infinity (a diverged run's
+    weights must not play or resume), or None."""
+    return next((name for name, t in state_dict.items()
+                 if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()), None)
 
 
 def save_model(net: PolicyNet, path: str | Path, meta: dict | None = None, half: bool = True) -> Path:
@@ -70,7 +84,7 @@ def write_model_file(state: dict[str, torch.Tensor], config: dict, meta: dict | 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": FORMAT, "version": VERSION, "config": config, "state_dict": state,
-                "sha256": weights_checksum(state), "meta": meta or {}}, path)
+                "sha256": content_checksum(state), "meta": meta or {}}, path)
     return path
 
 
@@ -86,10 +100,10 @@ def load_net(path: str | Path) -> tuple[PolicyNet, dict]:
     if not isinstance(blob.get("state_dict"), dict) or not all(
             isinstance(v, torch.Tensor) for v in blob["state_dict"].values()):
         raise ModelFileError(f"{path}: not a gonet policy model (no state_dict of tensors)")
-    expected = blob.get("sha256") if blob["version"] >= 2 else None
-    if blob["version"] >= 2 and not isinstance(expected, str):
-        raise ModelFileError(f"{path}: damaged model file (no weights checksum)")
-    check_weights(blob["state_dict"], expected, path)
+    if blob["version"] >= 2 and blob.get("sha256") != content_checksum(blob["state_dict"]):
+        raise ModelFileError(f"{path}: damaged weights (SHA-256 checksum mismatch)")
+    if (bad := non_finite(blob["state_dict"])) is not None:
+        raise ModelFileError(f"{path}: weights {bad} hold NaN or infinity")
     try:
         config = PolicyConfig(**blob["config"])
         net = PolicyNet(config)

@@ -23,7 +23,7 @@ from gonet.policy import (
     load_policy,
     peek_model,
     save_model,
-    weights_checksum,
+    content_checksum,
 )
 from gonet.sgf import read_records
 
@@ -86,7 +86,7 @@ def test_checksum_is_stored_and_older_files_still_load(tmp_path, good_model):
     """Version 2 files carry the weights' SHA-256; a version 1 file (no checksum, as
     written before) loads to the same weights."""
     blob = torch.load(good_model, weights_only=True)
-    assert blob["version"] == 2 and blob["sha256"] == weights_checksum(blob["state_dict"])
+    assert blob["version"] == 2 and blob["sha256"] == content_checksum(blob["state_dict"])
     old = tmp_path / "v1.pt"
     torch.save({k: v for k, v in {**blob, "version": 1}.items() if k != "sha256"}, old)
     assert all(torch.equal(a, b) for a, b in zip(load_net(old)[0].state_dict().values(),
@@ -99,8 +99,8 @@ def test_checksum_covers_every_tensor_generically():
     variants = [{**base, "extra": torch.zeros(1)}, {**base, "a": torch.zeros(3, dtype=torch.float16)},
                 {**base, "value_head.w": torch.ones(4)}, {**base, "a": torch.tensor([0.0, 0.0, 1e-8])},
                 {"b": base["a"], "value_head.w": base["value_head.w"]}]
-    assert len({weights_checksum(base)} | {weights_checksum(v) for v in variants}) == 1 + len(variants)
-    assert weights_checksum(dict(reversed(base.items()))) == weights_checksum(base)
+    assert len({content_checksum(base)} | {content_checksum(v) for v in variants}) == 1 + len(variants)
+    assert content_checksum(dict(reversed(base.items()))) == content_checksum(base)
 
 
 def rewrite(good, path, **changes) -> None:
@@ -116,8 +116,8 @@ def test_damaged_weights_and_nan_are_refused(tmp_path, good_model):
     altered = {**state, "point_bias": state["point_bias"] + 1}
     nan = {**state, "point_bias": torch.full_like(state["point_bias"], float("nan"))}
     cases = [({"state_dict": altered}, "checksum mismatch"),
-             ({"sha256": None}, "no weights checksum"),
-             ({"state_dict": nan, "sha256": weights_checksum(nan)}, "point_bias hold NaN or infinity"),
+             ({"sha256": None}, "checksum mismatch"),
+             ({"state_dict": nan, "sha256": content_checksum(nan)}, "point_bias hold NaN or infinity"),
              ({"state_dict": nan, "version": 1}, "NaN or infinity"),
              ({"state_dict": {**state, "head.weight": [1, 2]}}, "no state_dict of tensors")]
     for i, (changes, message) in enumerate(cases):
