@@ -368,3 +368,63 @@ def test_game_against_gnugo_finishes_scored(model, tmp_path):
     assert result.result[:2] in ("B+", "W+") and result.moves > 20
     assert "F" not in result.result.split("+")[1]  # nobody forfeited by an illegal move
     assert result.sgf.startswith("(;FF[4]")
+
+
+@pytest.fixture(scope="module")
+def fuzz_engine(model, tmp_path_factory):
+    """One engine for all fuzz examples, so state carries over between them; it works in
+    a temporary folder (printsgf and loadsgf get only relative names there)."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "g.sgf").write_text("(;GM[1]SZ[19]KM[6.5];B[pd];W[dp];B[pp])")
+    cwd = os.getcwd()
+    os.chdir(folder)
+    engine = GtpEngine(str(model), seed=0)
+    engine.player.playouts = 20  # scoring and passing decisions: fewer playouts, same code paths
+    yield engine
+    os.chdir(cwd)
+
+
+ARGUMENTS = st.one_of(
+    st.sampled_from("b w black white B x D4 Q16 T19 A1 pass PASS I5 Z99 A0 a20 resign dead alive seki true 0 1 2 "
+                    "3 9 19 -1 300 361 1e999 1_9 0x10 nan inf -inf 7.5 -0 g.sgf out.sgf . # \u0661".split()),
+    st.integers(-10**20, 10**20).map(str),
+    st.floats().map(repr),
+    st.text(st.characters(blacklist_characters="/\\"), max_size=8),  # no paths outside the folder
+)
+
+
+def framing_problem(response: str) -> str | None:
+    """What is wrong with one response's framing, or None: ``=``/``?``, an optional id,
+    no blank line before the final one, errors in one line and never internal."""
+    if not response.endswith("\n\n") or "\n\n" in response[:-2]:
+        return "blank lines"
+    if not re.match(r"[=?]\d*( |\n|$)", response):
+        return "no = or ?"
+    if response.startswith("?") and ("\n" in response[:-2] or "internal error" in response):
+        return "error not one line, or internal"
+    return None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_command_lines_are_answered_in_protocol(fuzz_engine, data):
+    """Random and mutated command lines (known and unknown commands, odd numbers, control
+    characters, non-UTF-8 bytes): every answer is framed, every error one line and never
+    internal, and a failing command leaves the engine's state as it was."""
+    from gonet.gtp import protocol_lines
+
+    for _ in range(data.draw(st.integers(1, 4))):
+        name = data.draw(st.sampled_from(sorted(fuzz_engine.commands) + ["fly", "GENMOVE", "play\x00"]))
+        words = [name] + data.draw(st.lists(ARGUMENTS, max_size=4))
+        prefix = data.draw(st.sampled_from(["", "7 ", " 12\t", "x "]))
+        raw = (prefix + " ".join(words)).encode("utf-8", "surrogateescape")
+        cut = data.draw(st.integers(0, len(raw)))
+        raw = raw[:cut] + data.draw(st.binary(max_size=3)) + raw[cut:]
+        for line in protocol_lines(io.BytesIO(raw.replace(b"\n", b" ") + b"\n")):
+            before = state_of(fuzz_engine)
+            response = fuzz_engine.handle(line)
+            if response is None:
+                continue
+            assert framing_problem(response) is None, (line, response)
+            if response.startswith("?"):
+                assert state_of(fuzz_engine) == before, (line, response)
