@@ -113,11 +113,25 @@ def load_net(path: str | Path) -> tuple[PolicyNet, dict]:
     return net.eval(), blob.get("meta", {})
 
 
+def usable_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch.device, or a one-line ValueError when it cannot run here (e.g.
+    ``cuda`` on a machine without a GPU: torch's own error came as a traceback)."""
+    try:
+        device = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device {str(device)!r}: {one_line(e)}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available here; use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA GPU(s) here")
+    return device
+
+
 class Policy:
     """A policy net ready to play: planes in, move probabilities out, batched, CPU or GPU."""
 
     def __init__(self, net: PolicyNet, device: str | torch.device = "cpu", meta: dict | None = None):
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.net = net.to(self.device).eval()
         self.config = net.config
         self.meta = meta or {}

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.gtp import GtpEngine, clean_line
-from gonet.match import GtpProcess, play_game, wilson_interval
+from gonet.match import EngineError, GtpProcess, play_game, wilson_interval
 from gonet.modelfile import ModelFileError
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import content_checksum, save_model
@@ -428,3 +428,20 @@ def test_fuzzed_command_lines_are_answered_in_protocol(fuzz_engine, data):
             assert framing_problem(response) is None, (line, response)
             if response.startswith("?"):
                 assert state_of(fuzz_engine) == before, (line, response)
+
+
+def test_match_client_times_out_and_refuses_non_gtp_output():
+    """`gonet match --opponent cat` used to wait forever: an echo is refused at once as not
+    GTP, and an engine that never answers is killed after the response timeout."""
+    echo = GtpProcess("cat", timeout=30)
+    start = time.perf_counter()
+    with pytest.raises(EngineError, match="not a GTP response to 'boardsize 19'"):
+        echo.send("boardsize 19")
+    assert time.perf_counter() - start < 10
+    echo.close()
+    silent = GtpProcess("sleep 60", timeout=0.5)
+    start = time.perf_counter()
+    with pytest.raises(EngineError, match="no answer to 'name' within 0.5 s"):
+        silent.send("name")
+    assert time.perf_counter() - start < 10 and silent.proc.wait(timeout=10) != 0
+    silent.close()
