@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("gtp", help="a GTP engine on stdin/stdout for Go GUIs and match runners")
     p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1, help="average the net over N of the 8 symmetries")
+    p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1,
+                   help="average the net over N of the 8 symmetries")
     p.add_argument("--temperature", type=bounded(float, 0), default=0.0, help="0: always the likeliest move")
     p.add_argument("--resign-margin", type=bounded(float, 0), help="resign when the estimate is worse than this (off)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")

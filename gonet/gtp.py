@@ -29,7 +29,7 @@ from gonet import __version__
 from gonet.board import IllegalMove
 from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
-from gonet.modelfile import ModelFileError, default_model_path, one_line, peek_model
+from gonet.modelfile import default_model_path, one_line, peek_model
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "gogui", "gonet")
@@ -97,7 +97,8 @@ class GtpEngine:
 
             self._player = Player(load_policy(model, device), symmetries, temperature, resign_margin, seed=seed)
         except Exception as e:
-            self._player_error = str(e) if isinstance(e, (ModelFileError, ValueError)) else one_line(e)
+            # ModelFileError and device errors are written for users; anything else is shortened
+            self._player_error = " ".join(str(e).split()) if isinstance(e, ValueError) else one_line(e)
             if self._on_load_error is not None:
                 self._on_load_error(self._player_error)
 

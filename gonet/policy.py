@@ -28,6 +28,7 @@ from gonet.game import Game
 from gonet.modelfile import (  # noqa: F401  (re-exported: the names users import from here)
     FORMAT,
     VERSION,
+    DEFAULT_MODEL,
     WEIGHTS_DIR,
     ModelFileError,
     check_header,

@@ -281,6 +281,13 @@ def test_failing_model_load_answers_one_line_and_changes_nothing(nan_model):
     assert engine.game.to_move == WHITE
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_one_line_model_error(model):
+    engine = GtpEngine(str(model), device="cuda")
+    assert ask(engine, "genmove b") == "? cannot load the model: device 'cuda': no CUDA GPU is available here; " \
+                                       "use --device cpu\n\n"
+
+
 def test_protocol_is_answered_at_once_while_the_model_loads(model, monkeypatch, tmp_path):
     """boardsize, name, clear_board, komi, play, loadsgf ... do not wait for the model."""
     import gonet.policy
