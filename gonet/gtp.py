@@ -33,6 +33,8 @@ from gonet.modelfile import default_model_path, one_line, peek_model
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "gogui", "gonet")
+FREE_HANDICAP_CALLS = 4  # net calls per place_free_handicap: one a stone for the usual few beyond
+# the fixed points, batches when hundreds are asked (one call a stone took 48 s for 300)
 
 
 class GtpError(Exception):
@@ -311,15 +313,16 @@ class GtpEngine:
         points = fixed_handicap_points(fixed, size) if fixed >= 2 else []
         trial = Game(size, self.komi)
         trial.place_setup([(BLACK, p) for p in points])
+        calls_left = FREE_HANDICAP_CALLS
         while len(points) < stones:
-            # half of the stones still wanted per net call, likeliest first: one call a stone
-            # for the usual few, ~log2(N) calls (not N) when hundreds are asked
+            remaining = stones - len(points)
             trial.to_move = BLACK
             probs = self.player.move_probabilities(trial)[: size * size]
             empty = [int(p) for p in np.argsort(-probs, kind="stable") if trial.board.colour_at(int(p)) == 0]
-            chosen = empty[: (stones - len(points) + 1) // 2]
+            chosen = empty[: -(-remaining // min(calls_left, remaining))]  # likeliest first
             trial.place_setup([(BLACK, p) for p in chosen])
             points += chosen
+            calls_left = max(1, calls_left - 1)
         self.game.place_handicap(points)
         return self._vertices(points)
 
