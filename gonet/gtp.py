@@ -33,6 +33,7 @@ from gonet.modelfile import default_model_path, one_line, peek_model
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "gogui", "gonet")
+MAX_SGF_BYTES = 16 << 20  # loadsgf: one game record is kilobytes; refuse what cannot be one
 FREE_HANDICAP_CALLS = 4  # net calls per place_free_handicap: one a stone for the usual few beyond
 # the fixed points, batches when hundreds are asked (one call a stone took 48 s for 300)
 
@@ -338,8 +339,13 @@ class GtpEngine:
     def cmd_loadsgf(self, filename: str, move_number: int | None = None):
         from gonet.sgf import SgfError, parse_game
 
+        path = Path(filename)
         try:
-            record = parse_game(Path(filename).read_bytes(), filename)
+            if not path.is_file():  # /dev/zero would never end, /dev/stdin would eat the protocol
+                raise GtpError("cannot open file")
+            if path.stat().st_size > MAX_SGF_BYTES:
+                raise GtpError(f"cannot load file: over {MAX_SGF_BYTES >> 20} MB")
+            record = parse_game(path.read_bytes(), filename)
         except OSError:
             raise GtpError("cannot open file") from None
         except SgfError as e:
@@ -361,8 +367,13 @@ class GtpEngine:
         text = game_to_sgf(self.game.to_record(), program=("gonet", __version__))
         if filename is None:
             return text.strip()
+        path = Path(filename)
         try:
-            Path(filename).write_text(text)
+            # only regular files, and never our own stdout: /dev/stdout would put the SGF inside
+            # the protocol (a file when stdout is redirected to one, a pipe or tty otherwise)
+            if path.exists() and (not path.is_file() or os.path.samestat(path.stat(), os.fstat(1))):
+                raise GtpError("cannot write file")
+            path.write_text(text)
         except OSError:
             raise GtpError("cannot write file") from None
 

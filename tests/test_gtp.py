@@ -344,6 +344,20 @@ def test_input_is_read_as_bytes_and_never_fails_to_decode(model, tmp_path):
     assert out.getvalue() == "=1 false\n\n=2 black\n\n? unknown command\n\n=3\n\n"
 
 
+def test_loadsgf_and_printsgf_refuse_devices_folders_and_huge_files(engine, tmp_path):
+    """loadsgf /dev/zero would never end and /dev/stdin would eat the protocol; printsgf
+    /dev/stdout would write the SGF into it: all refused, the state unchanged."""
+    huge = tmp_path / "huge.sgf"
+    with huge.open("wb") as f:
+        f.truncate((16 << 20) + 1)
+    before = state_of(engine)
+    for line, error in [("loadsgf /dev/zero", "cannot open file"), ("loadsgf /dev/stdin", "cannot open file"),
+                        (f"loadsgf {tmp_path}", "cannot open file"), (f"loadsgf {huge}", "cannot load file: over 16 MB"),
+                        ("printsgf /dev/stdout", "cannot write file"), (f"printsgf {tmp_path}", "cannot write file")]:
+        assert ask(engine, line) == f"? {error}\n\n", line
+    assert state_of(engine) == before
+
+
 def test_place_free_handicap_many_stones_is_quick(engine, monkeypatch):
     """300 free handicap stones: distinct points in 4 net calls (was one per stone: 48 s)."""
     calls = []
