@@ -330,7 +330,8 @@ class GtpEngine:
     def cmd_set_free_handicap(self, *vertices: str):
         self._check_empty_board()
         points = [self._vertex(v) for v in vertices]
-        if len(points) < 2 or len(set(points)) != len(points) or self.game.pass_idx in points:
+        pass_idx = self.game.pass_idx
+        if not 2 <= len(points) < pass_idx or len(set(points)) != len(points) or pass_idx in points:
             raise GtpError("bad vertex list")
         self.game.place_handicap(points)
 

@@ -108,6 +108,8 @@ def test_handicap_commands(engine):
     ask(engine, "clear_board")
     assert ask(engine, "fixed_handicap 10") == "? invalid number of stones\n\n"
     assert ask(engine, "set_free_handicap D4 D4") == "? bad vertex list\n\n"
+    every_point = " ".join(f"{c}{r}" for c in "ABCDEFGHJKLMNOPQRST" for r in range(1, 20))
+    assert ask(engine, f"set_free_handicap {every_point}") == "? bad vertex list\n\n"  # N*N-1 at most
     assert ask(engine, "set_free_handicap C3 Q17") == "=\n\n"
     assert engine.game.board.colour_at(vertex_to_idx("C3", 19)) == BLACK
     ask(engine, "clear_board")
@@ -352,7 +354,8 @@ def test_loadsgf_and_printsgf_refuse_devices_folders_and_huge_files(engine, tmp_
         f.truncate((16 << 20) + 1)
     before = state_of(engine)
     for line, error in [("loadsgf /dev/zero", "cannot open file"), ("loadsgf /dev/stdin", "cannot open file"),
-                        (f"loadsgf {tmp_path}", "cannot open file"), (f"loadsgf {huge}", "cannot load file: over 16 MB"),
+                        (f"loadsgf {tmp_path}", "cannot open file"),
+                        (f"loadsgf {huge}", "cannot load file: over 16 MB"),
                         ("printsgf /dev/stdout", "cannot write file"), (f"printsgf {tmp_path}", "cannot write file")]:
         assert ask(engine, line) == f"? {error}\n\n", line
     assert state_of(engine) == before
