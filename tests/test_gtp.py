@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gonet.coords import BLACK, WHITE, vertex_to_idx
-from gonet.gtp import GtpEngine, clean_line
+from gonet.gtp import GtpEngine, clean_line, protocol_lines
 from gonet.match import EngineError, GtpProcess, play_game, wilson_interval
 from gonet.modelfile import ModelFileError
 from gonet.nets import PolicyConfig, PolicyNet
@@ -396,16 +396,13 @@ def test_game_against_gnugo_finishes_scored(model, tmp_path):
 
 @pytest.fixture(scope="module")
 def fuzz_engine(model, tmp_path_factory):
-    """One engine for all fuzz examples, so state carries over between them; it works in
-    a temporary folder (printsgf and loadsgf get only relative names there)."""
+    """One engine for all fuzz examples, so state carries over between them, and the folder
+    it works in (printsgf and loadsgf get only relative names there)."""
     folder = tmp_path_factory.mktemp("fuzz")
     (folder / "g.sgf").write_text("(;GM[1]SZ[19]KM[6.5];B[pd];W[dp];B[pp])")
-    cwd = os.getcwd()
-    os.chdir(folder)
     engine = GtpEngine(str(model), seed=0)
     engine.player.playouts = 20  # scoring and passing decisions: fewer playouts, same code paths
-    yield engine
-    os.chdir(cwd)
+    return engine, folder
 
 
 ARGUMENTS = st.one_of(
@@ -435,23 +432,31 @@ def test_fuzzed_command_lines_are_answered_in_protocol(fuzz_engine, data):
     """Random and mutated command lines (known and unknown commands, odd numbers, control
     characters, non-UTF-8 bytes): every answer is framed, every error one line and never
     internal, and a failing command leaves the engine's state as it was."""
-    from gonet.gtp import protocol_lines
+    engine, folder = fuzz_engine
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        send_fuzzed_lines(engine, data)
+    finally:
+        os.chdir(cwd)
 
+
+def send_fuzzed_lines(engine: GtpEngine, data) -> None:
     for _ in range(data.draw(st.integers(1, 4))):
-        name = data.draw(st.sampled_from(sorted(fuzz_engine.commands) + ["fly", "GENMOVE", "play\x00"]))
+        name = data.draw(st.sampled_from(sorted(engine.commands) + ["fly", "GENMOVE", "play\x00"]))
         words = [name] + data.draw(st.lists(ARGUMENTS, max_size=4))
         prefix = data.draw(st.sampled_from(["", "7 ", " 12\t", "x "]))
         raw = (prefix + " ".join(words)).encode("utf-8", "surrogateescape")
         cut = data.draw(st.integers(0, len(raw)))
         raw = raw[:cut] + data.draw(st.binary(max_size=3)) + raw[cut:]
         for line in protocol_lines(io.BytesIO(raw.replace(b"\n", b" ") + b"\n")):
-            before = state_of(fuzz_engine)
-            response = fuzz_engine.handle(line)
+            before = state_of(engine)
+            response = engine.handle(line)
             if response is None:
                 continue
             assert framing_problem(response) is None, (line, response)
             if response.startswith("?"):
-                assert state_of(fuzz_engine) == before, (line, response)
+                assert state_of(engine) == before, (line, response)
 
 
 def test_match_client_times_out_and_refuses_non_gtp_output():
