@@ -2,12 +2,15 @@
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from gonet import __version__
 from gonet.cli import main
+from gonet.nets import PolicyConfig, PolicyNet
+from gonet.policy import save_model
 
 
 def run(argv: list[str], capsys) -> tuple[int, str]:
@@ -25,15 +28,17 @@ def test_version(capsys):
     assert done.value.code == 0 and capsys.readouterr().out == f"gonet {__version__}\n"
 
 
-def misuse_cases(tmp: "pathlib.Path") -> list[tuple[list[str], str]]:  # noqa: F821
+def misuse_cases(tmp: Path) -> list[tuple[list[str], str]]:
     afile = tmp / "afile"
     afile.write_text("x")
     (tmp / "empty").mkdir()
+    torch.manual_seed(0)
+    tiny = str(save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), tmp / "tiny.pt"))  # loads fast
     return [
         (["prepare", "data/sgf", "--out", str(afile)], "exists and is not a folder"),
         (["prepare", "data/sgf", "--out", str(tmp / "o"), "--size", "52"], "--size: 52: must be between 2 and 25"),
         (["prepare", "data/sgf", "--out", str(tmp / "o"), "--val-fraction", "7"], "must be between 0 and 1"),
-        (["eval", str(tmp / "empty")], "no 19x19 positions to evaluate"),
+        (["eval", str(tmp / "empty"), "--model", tiny], "no 19x19 positions to evaluate"),
         (["eval", "data/sgf", "--model", str(afile)], "not a readable model file"),
         (["eval", "data/sgf", "--max-positions", "0"], "must be at least 1"),
         (["match", "--komi", "nan"], "not a finite number"),
@@ -45,8 +50,9 @@ def misuse_cases(tmp: "pathlib.Path") -> list[tuple[list[str], str]]:  # noqa: F
         (["mnist", "eval", "--model", str(tmp / "missing.pt")], "no such mnist model file"),
         (["read", "data/sgf", "--size", "0"], "must be between"),
     ] + ([] if torch.cuda.is_available() else [
-        (["eval", "data/sgf", "--device", "cuda"], "no CUDA GPU is available here"),
-        (["selfplay", "--device", "cuda", "--out", str(tmp / "s.sgf")], "no CUDA GPU is available here"),
+        (["eval", "data/sgf", "--model", tiny, "--device", "cuda"], "no CUDA GPU is available here"),
+        (["selfplay", "--model", tiny, "--device", "cuda", "--out", str(tmp / "s.sgf")],
+         "no CUDA GPU is available here"),
     ])
 
 
