@@ -263,11 +263,13 @@ def _is_legal(s, nbr, libc, p, c):
 
 
 @njit(cache=True)
-def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget):
+def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget, prefilter=True):
     """Fill ``out`` (uint8[48, N*N], zeroed by the caller) for colour ``c`` to move.
 
     ``played_at[p]`` is the move number that put the stone on p; ``log``/``logn`` must be
     a recording journal (ladders play and undo on ``s``, which is left as it was).
+    ``prefilter=False`` runs the ladder search even where :func:`_surely_escapes` says it
+    need not: the same planes, slower (``scripts/check_ladders.py`` checks that).
     """
     nn = s.shape[1]
     libc = np.zeros(nn, dtype=np.int64)
@@ -311,7 +313,7 @@ def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budg
             out[SELF_ATARI + min(size, 8) - 1, p] = 1
         if not is_own_eye(s, nbr, diag, p, c):
             out[SENSIBLE, p] = 1
-    _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget)
+    _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget, prefilter)
 
 
 @njit(cache=True)
@@ -335,7 +337,7 @@ def _surely_escapes(s, nbr, libc, p, h):
 
 
 @njit(cache=True)
-def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
+def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget, prefilter):
     nn = s.shape[1]
     stack = np.empty((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
     # player groups in atari, by head: the prey of ladder escapes
@@ -359,7 +361,7 @@ def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
             v = s[STONE, q]
             if v == -c:
                 libs = libc[s[HEAD, q]]
-                chase |= libs == 2 and not _surely_escapes(s, nbr, libc, p, s[HEAD, q])
+                chase |= libs == 2 and not (prefilter and _surely_escapes(s, nbr, libc, p, s[HEAD, q]))
                 rescue |= libs == 1 and n_prey > 0
             elif v == c:
                 rescue |= in_atari[s[HEAD, q]]
@@ -386,10 +388,10 @@ def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
 
 
 @njit(cache=True)
-def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget):
+def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget, prefilter=True):
     """Replay a game and write the planes of the position before each move ``wanted[i]``
     (ascending) into ``out[i]`` (uint8[len(wanted), 48, N*N], zeroed). Moves after the
-    last wanted position are not replayed.
+    last wanted position are not replayed; ``prefilter`` as in :func:`compute_planes`.
 
     Returns the index of the first illegal move, or -1.
     """
@@ -407,7 +409,7 @@ def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out
     for m in range(idxs.shape[0]):
         while j < wanted.shape[0] and wanted[j] == m:
             logn[0] = 0
-            compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget)
+            compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget, prefilter)
             j += 1
         if j == wanted.shape[0]:
             return -1
