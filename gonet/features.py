@@ -319,12 +319,22 @@ def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budg
 @njit(cache=True)
 def _surely_escapes(s, nbr, libc, p, h):
     """Cheap exact filter: after the attacker plays p, the group h (2 liberties, one is p)
-    extends on its other liberty to 3+ liberties, so no ladder can take it. (Stones the
-    attacker's move captures only add liberties.)"""
+    extends on its other liberty to 3+ liberties, so no ladder can take it.
+
+    It judges the extension on the board before p, which is exact only when p captures
+    nothing: stones p takes can free an attacker group in atari on the extension point, which
+    the extension then no longer captures (issue 14: 149 ladder captures missed). Without a
+    capture, p takes one liberty (subtracted below), and an attacker group in atari on the
+    extension point does not touch p, so it stays in atari; p can only put more attacker
+    groups in atari, so the answer errs towards searching, never towards "escapes"."""
+    defender = s[STONE, h]
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and s[STONE, q] == defender and libc[s[HEAD, q]] == 1:
+            return False  # p captures: let the search play it
     two = np.empty(2, dtype=np.int64)
     liberties_into(s, h, two)
     other = two[1] if two[0] == p else two[0]
-    defender = s[STONE, h]
     if not _is_legal(s, nbr, libc, other, defender):
         return False
     friends = np.empty(4, dtype=np.int64)

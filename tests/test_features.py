@@ -856,6 +856,35 @@ def test_ladder_budget_corner_to_corner():
     assert_impl(o2, impl2, s2, "corner ladder after X B3")
 
 
+FREED_CHASER = """
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . X
+    . . . . . . O O X
+    . . . . . O X X O
+    . . . . . . . O .
+"""
+
+
+def test_ladder_capture_that_frees_a_chaser():
+    """(h) Distilled from kgs/val (a 2017 game, Black to move before move 240, T1 in the
+    corner): X J1 captures O J2 and ataris O H1 (left with G1). Before X J1 the chasers X G2-H2
+    were in atari on G1, so extending there looked like a capture and an escape; but taking J2
+    gave them J2 as a liberty: after X J1, O G1 has only F1 (fails), and taking X J1 back at J2
+    is a ko the rules forbid. So J1 is a ladder capture (1); the pre-filter that judged O G1 on
+    the board before X J1 missed it (issue 14)."""
+    s = parse_ascii(FREED_CHASER)
+    o, impl = both(s, setup_ages(s), BLACK)
+    assert feature(o, "liberties", "G2") == 1 and feature(o, "capture_size", "J1") == 1
+    assert at(o, LADDER_CAPTURE, "J1") == 1
+    s2, a2, ko = after(s, "J1", BLACK)
+    assert ko == v("J2", 9) and feature(oracle_planes(s2, a2, WHITE, ko), "liberties_after", "G1") == 1
+    assert_impl(o, impl, s, "J1 captures J2, freeing X G2-H2")
+
+
 def test_outright_capture_is_not_a_ladder_capture():
     """(g) O A3 already in atari (X A2 B3): X A4 captures it outright: capture size 1, ladder
     capture 0; the ataris that create a ladder are the only ladder captures."""
