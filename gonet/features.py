@@ -134,20 +134,15 @@ LOST, WON, DESCEND = 0, 1, 2  # outcomes of a ladder node for its side to move
 _COUNT, _NEXT_TRY, _MARK, _PLIES = LADDER_WIDTH, LADDER_WIDTH + 1, LADDER_WIDTH + 2, LADDER_WIDTH + 3
 
 
-def ladder_stack(budget: int = LADDER_BUDGET) -> np.ndarray:
-    """Workspace for :func:`ladder_captures`."""
-    return np.zeros((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
-
-
 @njit(cache=True)
 def ladder_captures(s, nbr, prey, attacker_to_move, plies_left, log, logn, stack):
     """Does the attacker capture the group at point ``prey`` in a ladder?
 
     The defender (prey's owner) moves first when the prey has 1 liberty, the attacker when
     it has 2. ``plies_left`` counts every move still allowed; a side to move with none left,
-    or a search over ``LADDER_NODE_LIMIT`` nodes, counts as "not captured". ``stack`` comes
-    from :func:`ladder_stack`. It walks an explicit stack because Numba cannot cache
-    recursive kernels; ``s`` is left as it was.
+    or a search over ``LADDER_NODE_LIMIT`` nodes, counts as "not captured". ``stack`` is an
+    ``int64[plies_left + 1, LADDER_WIDTH + 4]`` workspace, one row per ply. It walks an
+    explicit stack because Numba cannot cache recursive kernels; ``s`` is left as it was.
     """
     start = logn[0]
     defender = s[STONE, prey]
