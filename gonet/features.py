@@ -43,34 +43,17 @@ from gonet.board import (
     undo_to,
 )
 from gonet.coords import EMPTY
+from gonet.feature_sets import NUM_PLANES, feature_planes
 
 if TYPE_CHECKING:
     from gonet.game import Game
 
-NUM_PLANES = 48
 LADDER_BUDGET = 200
 LADDER_NODE_LIMIT = 20000
 
 PLAYER, OPPONENT, EMPTY_PLANE, ONES = 0, 1, 2, 3
 TURNS_SINCE, LIBERTIES, CAPTURE_SIZE, SELF_ATARI, LIBERTIES_AFTER = 4, 12, 20, 28, 36
 LADDER_CAPTURE, LADDER_ESCAPE, SENSIBLE, ZEROS = 44, 45, 46, 47
-
-FEATURE_SETS: dict[str, tuple[int, ...]] = {
-    "full": tuple(range(48)),
-    "board": tuple(range(4)),
-    "board_history": tuple(range(12)),
-    "board_history_liberties": tuple(range(20)),
-    "board_liberties": tuple(range(4)) + tuple(range(12, 20)),
-}
-"""Named plane subsets for ablations: the paper's 4/12/20/48 plus board + liberties."""
-
-
-def feature_planes(name: str) -> tuple[int, ...]:
-    """Plane indices of a named feature set; raises ``ValueError`` for an unknown name."""
-    try:
-        return FEATURE_SETS[name]
-    except KeyError:
-        raise ValueError(f"unknown feature set {name!r}; choose from {', '.join(FEATURE_SETS)}") from None
 
 
 # ---------------------------------------------------------------- kernels
