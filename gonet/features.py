@@ -300,11 +300,11 @@ def _surely_escapes(s, nbr, libc, p, h):
     extends on its other liberty to 3+ liberties, so no ladder can take it.
 
     It judges the extension on the board before p, which is exact only when p captures
-    nothing: stones p takes can free an attacker group in atari on the extension point, which
-    the extension then no longer captures (issue 14: 149 ladder captures missed). Without a
-    capture, p takes one liberty (subtracted below), and an attacker group in atari on the
-    extension point does not touch p, so it stays in atari; p can only put more attacker
-    groups in atari, so the answer errs towards searching, never towards "escapes"."""
+    nothing: stones p takes can free an attacker group in atari on the extension point, so
+    that the extension no longer captures it and may fail (issue 14). Without a capture, p
+    takes one liberty (subtracted below), and an attacker group in atari on the extension
+    point does not touch p, so it stays in atari; p can only put more attacker groups in
+    atari, so the answer errs towards searching, never towards "escapes"."""
     defender = s[STONE, h]
     for k in range(4):
         q = nbr[p, k]
