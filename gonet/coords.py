@@ -14,6 +14,8 @@ BLACK = 1
 WHITE = -1
 EMPTY = 0
 
+DEFAULT_KOMI = 7.5  # the usual area-scoring komi; here, not in game.py, so the CLI loads without Numba
+
 MIN_SIZE = 2
 MAX_SIZE = 25
 

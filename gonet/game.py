@@ -3,6 +3,10 @@
 :class:`Game` is what the GTP engine, the gym environment and the GUI hold. Bulk corpus work
 (validating and featurising thousands of games) skips it and runs the Numba kernels over
 whole records: see :func:`record_arrays` and :func:`check_record`.
+
+``Game`` is the one door to a position: the modules above it read stones, groups, scores
+and results through its methods and the conventions below, never the engine's state array
+(``tests/test_layers.py`` keeps that so). :class:`IllegalMove` is imported from here.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import numpy as np
 
 from gonet.board import (
     LEGAL,
+    NEXT,
     REASONS,
     SETUP_AGE,
+    STONE,
     Board,
     IllegalMove,
     legality,
@@ -26,10 +32,21 @@ from gonet.board import (
     undo_to,
 )
 from gonet.board import play as play_kernel
-from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, pass_idx
+from gonet.coords import BLACK, DEFAULT_KOMI, WHITE, colour_name, idx_to_vertex, pass_idx
 
 if TYPE_CHECKING:
     from gonet.sgf import GameRecord
+
+def result_text(score: float) -> str:
+    """SGF RE for an area score from Black's view: ``B+3.5``, ``W+0.5`` or ``0``."""
+    return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+
+def winner(result: str | None) -> int:
+    """BLACK for ``B+…``, WHITE for ``W+…``, 0 otherwise (draw, void, unknown)."""
+    text = (result or "").strip().upper()
+    return BLACK if text.startswith("B+") else WHITE if text.startswith("W+") else 0
+
 
 HANDICAP_PATTERNS = ["00 22", "00 22 20", "00 22 20 02", "00 22 20 02 11", "00 22 20 02 10 12",
                      "00 22 20 02 10 12 11", "00 22 20 02 10 12 01 21", "00 22 20 02 10 12 01 21 11"]
@@ -59,7 +76,7 @@ def fixed_handicap_points(stones: int, size: int) -> list[int]:
 class Game:
     """A game in progress. ``play`` validates (including positional superko when on)."""
 
-    def __init__(self, size: int = 19, komi: float = 7.5, superko: bool = False):
+    def __init__(self, size: int = 19, komi: float = DEFAULT_KOMI, superko: bool = False):
         self.board = Board(size)
         self.size = size
         self.komi = komi
@@ -85,6 +102,11 @@ class Game:
     def last_move(self) -> tuple[int, int] | None:
         return self.moves[-1] if self.moves else None
 
+    @property
+    def stones(self) -> np.ndarray:
+        """``int8[N*N]``: BLACK, WHITE or EMPTY on each point (a copy)."""
+        return self.board.state[STONE].astype(np.int8)
+
     def is_over(self) -> bool:
         """Two passes in a row end the game."""
         return len(self.moves) >= 2 and all(idx == self.pass_idx for _, idx in self.moves[-2:])
@@ -108,6 +130,18 @@ class Game:
         if result < 0:
             return REASONS[result]
         return "positional superko" if repeat else None
+
+    def group(self, idx: int) -> list[int]:
+        """The idxs of the stones in the group at ``idx`` (empty for an empty point)."""
+        state = self.board.state
+        if state[0, idx] == 0:
+            return []
+        members, p = [], idx
+        while True:  # the group's stones form a circular list (board.py's NEXT row)
+            members.append(int(p))
+            p = state[NEXT, p]
+            if p == idx:
+                return members
 
     def is_legal(self, idx: int, colour: int | None = None) -> bool:
         return self.legality(idx, colour) is None
@@ -169,10 +203,7 @@ class Game:
 
     def result(self) -> str:
         """SGF-style result by area score: ``B+3.5``, ``W+0.5`` or ``0``."""
-        score = self.score()
-        if score == 0:
-            return "0"
-        return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        return result_text(self.score())
 
     def to_record(self, name: str = "") -> GameRecord:
         """The game as a plain record (result by area score once two passes ended it)."""

@@ -24,9 +24,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from gonet.board import IllegalMove
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, vertex_to_idx
-from gonet.game import Game
+from gonet.game import DEFAULT_KOMI, Game, IllegalMove, winner
 from gonet.sgf import game_to_sgf
 
 
@@ -124,7 +123,7 @@ class GameResult:
     sgf: str = ""
 
 
-def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float = 7.5,
+def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float = DEFAULT_KOMI,
               max_moves: int = 600) -> GameResult:
     """One game; both engines are reset first. Two passes or the move cap end it."""
     engines = {BLACK: black, WHITE: white}
@@ -155,11 +154,10 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
     if result is None:
         scorer = next((e for e in (white, black) if e.knows("final_score")), None)
         result = scorer.send("final_score") if scorer else game.result()
-    winner = BLACK if result.upper().startswith("B+") else WHITE if result.upper().startswith("W+") else 0
     record = game.to_record()
     record.result = result
     sgf = game_to_sgf(record, program=("gonet match", ""), black=black.name, white=white.name)
-    return GameResult(winner, result, black.name, white.name, game.move_number, seconds, counts, sgf)
+    return GameResult(winner(result), result, black.name, white.name, game.move_number, seconds, counts, sgf)
 
 
 def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -172,9 +170,9 @@ def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def run_match(engine_a: str, engine_b: str, games: int, out: str | Path, size: int = 19, komi: float = 7.5,
-              max_moves: int = 600, parallel: int = 1, names: tuple[str, str] = ("A", "B"),
-              timeout: float | None = DEFAULT_TIMEOUT) -> dict:
+def run_match(engine_a: str, engine_b: str, games: int, out: str | Path, size: int = 19,
+              komi: float = DEFAULT_KOMI, max_moves: int = 600, parallel: int = 1,
+              names: tuple[str, str] = ("A", "B"), timeout: float | None = DEFAULT_TIMEOUT) -> dict:
     """``games`` games, A taking Black in the even ones; returns the report (also as JSON in ``out``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,15 +5,23 @@ rule need to know which stones are dead. With no value net and no search, gonet 
 random playouts: both sides play uniformly random legal moves that do not fill their own
 eyes until two passes; a point's ownership is its average Tromp-Taylor owner (+1 Black,
 -1 White). Stones owned by the other side in most playouts are dead.
+
+The playouts are Numba kernels on the engine's state array, so this module sits on the
+engine's floor beside :mod:`gonet.features`; its callers pass a :class:`Game`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from gonet.board import LEGAL, STONE, area_owner_into, diagonals, legality, play
 from gonet.features import is_own_eye
+
+if TYPE_CHECKING:
+    from gonet.game import Game
 
 
 @njit(cache=True)
@@ -63,19 +71,19 @@ def _ownership(s, nbr, diag, to_move, playouts, seed):
     return total / playouts
 
 
-def ownership(game, playouts: int = 200, seed: int = 0) -> np.ndarray:
+def ownership(game: Game, playouts: int = 200, seed: int = 0) -> np.ndarray:
     """float[N*N] in [-1, 1]: average owner of each point (+1 Black) over random playouts."""
     return _ownership(game.board.state, game.board.nbr, diagonals(game.size), game.to_move, playouts, seed)
 
 
-def dead_stones(game, playouts: int = 200, seed: int = 0) -> np.ndarray:
+def dead_stones(game: Game, playouts: int = 200, seed: int = 0) -> np.ndarray:
     """Idxs of stones that the other side owns in most playouts."""
     own = ownership(game, playouts, seed)
-    stones = game.board.state[STONE]
+    stones = game.stones
     return np.flatnonzero((stones != 0) & (own * stones < 0))
 
 
-def estimated_score(game, playouts: int = 200, seed: int = 0) -> float:
+def estimated_score(game: Game, playouts: int = 200, seed: int = 0) -> float:
     """Black's expected area score minus komi after the dead stones come off (> 0: Black wins)."""
     own = ownership(game, playouts, seed)
     return float(np.sign(np.round(own, 6)).sum()) - game.komi

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gonet.game import check_record
+from gonet.game import check_record, winner
 from gonet.sgf import (
     GameRecord,
     ReadStats,
@@ -69,12 +69,6 @@ def is_val(record: GameRecord, val_fraction: float) -> bool:
     """Deterministic train/val split of a game by a CRC of its moves."""
     key = np.array(record.moves, dtype=np.int16).tobytes()
     return zlib.crc32(key) % _SPLIT_BUCKETS < val_fraction * _SPLIT_BUCKETS
-
-
-def winner(result: str | None) -> int:
-    """+1 for ``B+...``, -1 for ``W+...``, 0 for anything else (draws, void, unknown)."""
-    text = (result or "").strip().upper()
-    return 1 if text.startswith("B+") else -1 if text.startswith("W+") else 0
 
 
 def plan_chunks(sources: list[str], stats: ReadStats) -> list[Chunk]:

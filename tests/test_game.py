@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from gonet.board import IllegalMove
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
-from gonet.game import Game, check_record, fixed_handicap_points, max_fixed_handicap
+from gonet.game import Game, IllegalMove, check_record, fixed_handicap_points, max_fixed_handicap
 from gonet.sgf import GameRecord
 
 

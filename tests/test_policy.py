@@ -14,7 +14,7 @@ from gonet.cli import main
 from gonet.coords import vertex_to_idx
 from gonet.evaluate import evaluate
 from gonet.features import position_planes, side_komi, symmetry_planes, value_target
-from gonet.game import Game, check_record
+from gonet.game import Game, check_record, winner
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import (
     ModelFileError,
@@ -26,7 +26,6 @@ from gonet.policy import (
     peek_model,
     save_model,
 )
-from gonet.prepare import winner
 from gonet.sgf import game_to_sgf, read_records
 
 FIXTURES = ["data/sgf"]

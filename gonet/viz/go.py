@@ -39,7 +39,7 @@ def policy_heatmap(policy: Policy, sgf: str, move: int, out: str | Path) -> Path
     title = f"move {move}, {colour_name(game.to_move)} to play"
     if played is not None:
         title += f": played {idx_to_vertex(played, game.size)} (net's #{rank}, {100 * probs[played]:.1f}%)"
-    return plots.boards([{"stones": game.board.state[0], "heat": probs, "labels": labels, "mark": played,
+    return plots.boards([{"stones": game.stones, "heat": probs, "labels": labels, "mark": played,
                           "title": title}], game.size, out, "policy heatmap")
 
 
@@ -52,7 +52,7 @@ def move_saliency(policy: Policy, sgf: str, move: int, out: str | Path) -> Path:
     choice = int(torch.where(legal, logits[0].detach().cpu(), torch.tensor(-1e9)).argmax())
     logits[0, choice].backward()
     grad = planes.grad[0].abs().sum(0).reshape(-1).numpy()
-    return plots.boards([{"stones": game.board.state[0], "heat": grad, "mark": choice, "cmap": "viridis",
+    return plots.boards([{"stones": game.stones, "heat": grad, "mark": choice, "cmap": "viridis",
                           "title": f"saliency of {idx_to_vertex(choice, game.size)} (move {move})"}],
                         game.size, out, "what the chosen move depends on")
 
@@ -77,7 +77,7 @@ def exciting_positions(policy: Policy, sources: list[str], layer: int, filter_in
                 with torch.inference_mode():
                     policy.net.move_logits(torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().to(policy.device))
                 fmap = torch.relu(maps["out"][0, filter_index]).reshape(-1).cpu().numpy()
-                item = (float(fmap.max()), seen, game.board.state[0].copy(), fmap,
+                item = (float(fmap.max()), seen, game.stones, fmap,
                         f"{record.name.split('/')[-1][:28]} move {game.move_number + 1}")
                 heapq.heappush(best, item) if len(best) < top else heapq.heappushpop(best, item)
                 seen += 1
