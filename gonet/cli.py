@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gonet import __version__
-from gonet.coords import MAX_SIZE, MIN_SIZE
+from gonet.coords import DEFAULT_KOMI, MAX_SIZE, MIN_SIZE
+from gonet.train_config import TrainConfig
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -76,14 +77,7 @@ def _read(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from gonet.train import train
 
-    devices = int(args.devices) if args.devices.isdigit() else args.devices
-    train(args.data, args.out, val_data=args.val_data, filters=args.filters, layers=args.layers,
-          feature_set=args.features, batch_size=args.batch_size, lr=args.lr, max_steps=args.max_steps,
-          max_time=args.max_time, val_every=args.val_every, val_positions=args.val_positions,
-          checkpoint_every=args.checkpoint_every, devices=devices, num_nodes=args.num_nodes,
-          accelerator=args.accelerator, precision=args.precision, workers=args.workers,
-          compile=args.compile, resume=args.resume, seed=args.seed, warmup_steps=args.warmup_steps,
-          grad_clip=args.grad_clip, init_from=args.init_from, value_weight=args.value_weight)
+    train(TrainConfig.from_args(args))
     print(f"model written to {args.out}/model.pt")
     return 0
 
@@ -139,6 +133,7 @@ def _selfplay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gonet.coords import colour_name
+    from gonet.game import result_text
     from gonet.ownership import estimated_score
     from gonet.player import Player, self_play
     from gonet.policy import load_policy
@@ -148,8 +143,7 @@ def _selfplay(args: argparse.Namespace) -> int:
     game = self_play(player, komi=args.komi, max_moves=args.max_moves)
     record = game.to_record()
     if game.is_over() or game.move_number >= args.max_moves:
-        score = estimated_score(game)
-        record.result = "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        record.result = result_text(estimated_score(game))
     else:
         record.result = f"{colour_name(-game.to_move)}+R"
     Path(args.out).write_text(game_to_sgf(record, black="gonet", white="gonet"))
@@ -213,34 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_prepare)
 
     p = commands.add_parser("train", help="train a policy net on `gonet prepare` output")
-    p.add_argument("data", nargs="+", help="folders written by `gonet prepare` (e.g. KGS and Tygem)")
-    p.add_argument("--out", required=True, help="run folder: checkpoints, logs, model.pt")
-    p.add_argument("--val-data", help="another prepared folder to validate on (default: DATA's val split)")
-    p.add_argument("--filters", type=int, default=192, help="k: filters per layer (128/192/256/384)")
-    p.add_argument("--layers", type=int, default=13)
-    p.add_argument("--features", default="full", help="feature set: full, board, board_history, ...")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (SGD, Nesterov momentum)")
-    p.add_argument("--max-steps", type=int, default=100_000, help="steps; also the cosine schedule's length")
-    p.add_argument("--warmup-steps", type=int, default=200, help="linear learning-rate warm-up")
-    p.add_argument("--grad-clip", type=float, default=0.0, help="clip the gradient norm to this (0: off)")
-    p.add_argument("--value-weight", type=float, default=0.01,
-                   help="weight of the value MSE in the loss, for a net with a value head (AlphaGo Zero: 0.01)")
-    p.add_argument("--max-time", help="stop after DD:HH:MM:SS (a checkpoint is written)")
-    p.add_argument("--val-every", type=int, default=1000, help="validate every N steps")
-    p.add_argument("--val-positions", type=int, default=20000)
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--resume", help="'last' or a checkpoint path: continue exactly from there")
-    p.add_argument("--init-from", metavar="MODEL",
-                   help="start from a model file's weights (new optimizer and schedule; ignored when resuming)")
-    p.add_argument("--devices", default="auto", help="Lightning devices (e.g. 8 for DDP on 8 GPUs)")
-    p.add_argument("--num-nodes", type=int, default=1)
-    p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
-    p.add_argument("--precision", help="Lightning precision (default bf16-mixed on GPU, 32-true on CPU)")
-    p.add_argument("--workers", type=int, help="DataLoader workers (default: cores - 1)")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch.compile the net (default: on GPU)")
-    p.add_argument("--seed", type=int, default=0)
+    TrainConfig.add_arguments(p)
     p.set_defaults(run=_train)
 
     p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy (and value MSE) on SGF records")
@@ -268,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model file for the default engine")
     p.add_argument("--out", default="out/match", help="folder for the SGF files and report.json")
     p.add_argument("--size", type=BOARD_SIZE, default=19)
-    p.add_argument("--komi", type=FINITE, default=7.5)
+    p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
     p.add_argument("--max-moves", type=COUNT, default=600, help="stop and score after this many moves")
     p.add_argument("--parallel", type=COUNT, default=1, help="games at once (each runs two engines)")
     p.add_argument("--timeout", type=bounded(float, 0.1), default=120.0,
@@ -278,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
     p.add_argument("--out", default="selfplay.sgf")
     p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--komi", type=FINITE, default=7.5)
+    p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
     p.add_argument("--max-moves", type=COUNT, default=400)
     p.add_argument("--temperature", type=bounded(float, 0), default=0.0)
     p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1)
@@ -289,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("play", help="a pygame board to play against the net")
     p.add_argument("--color", "--colour", default="black", choices=["black", "white", "random"])
     p.add_argument("--handicap", type=int, default=0, help="fixed handicap stones for Black (2-9)")
-    p.add_argument("--komi", type=FINITE, default=7.5)
+    p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     p.set_defaults(run=_play)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
@@ -21,10 +23,11 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry, unpack_planes
+from gonet.data import PositionDataModule, board_size_of, random_symmetry, unpack_planes
 from gonet.feature_sets import NUM_PLANES, feature_planes
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
 from gonet.policy import ModelFileError, content_checksum, load_net, non_finite, one_line, save_model
+from gonet.train_config import TrainConfig
 
 CHECKSUM_KEY = "gonet_sha256"  # a checkpoint's content_checksum of everything else in it
 
@@ -44,10 +47,13 @@ class PolicyModule(L.LightningModule):
     batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the values of
     whole games)."""
 
-    def __init__(self, filters: int = 192, layers: int = 13, feature_set: str = "full", board_size: int = 19,
-                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = 200,
-                 max_steps: int = 100_000, symmetries: bool = True, channels_last: bool = False,
-                 compile: bool = False, value_weight: float = 0.01):
+    def __init__(self, filters: int = TrainConfig.filters, layers: int = TrainConfig.layers,
+                 feature_set: str = TrainConfig.feature_set, board_size: int = 19, lr: float = TrainConfig.lr,
+                 momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = TrainConfig.warmup_steps,
+                 max_steps: int = TrainConfig.max_steps, symmetries: bool = TrainConfig.symmetries,
+                 channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight):
+        """The arguments are the checkpoint's hyperparameters (``save_hyperparameters``), so
+        a checkpoint alone rebuilds the module; defaults as in :class:`TrainConfig`."""
         super().__init__()
         self.save_hyperparameters()
         self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size))
@@ -238,35 +244,33 @@ class ExportModel(Callback):
         self._export(trainer, module)
 
 
-def build_trainer(out: Path, max_steps: int, max_time: str | None, val_every: int, devices: str | int,
-                  num_nodes: int, accelerator: str, precision: str | None, checkpoint_every: int,
-                  limit_val_batches: float = 1.0, grad_clip: float = 0.0) -> L.Trainer:
-    cuda = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
+def on_gpu(config: TrainConfig) -> bool:
+    """Whether the run trains on a GPU: asked for, or found under ``accelerator="auto"``."""
+    return config.accelerator == "gpu" or (config.accelerator == "auto" and torch.cuda.is_available())
+
+
+def build_trainer(config: TrainConfig) -> L.Trainer:
+    out = Path(config.out)
+    cuda = on_gpu(config)
     checkpoints = ModelCheckpoint(dirpath=out / "checkpoints", filename="step{step}", save_last=True,
-                                  every_n_train_steps=checkpoint_every, save_top_k=1, monitor="val/top1",
+                                  every_n_train_steps=config.checkpoint_every, save_top_k=1, monitor="val/top1",
                                   mode="max", auto_insert_metric_name=False)
+    multi = (isinstance(config.devices, int) and config.devices > 1) or config.num_nodes > 1
     return L.Trainer(
-        default_root_dir=out, max_steps=max_steps, max_epochs=-1,
-        val_check_interval=val_every, check_val_every_n_epoch=None, limit_val_batches=limit_val_batches,
-        accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-        strategy="ddp" if (isinstance(devices, int) and devices > 1) or num_nodes > 1 else "auto",
-        precision=precision or ("bf16-mixed" if cuda else "32-true"),
+        default_root_dir=out, max_steps=config.max_steps, max_epochs=-1,
+        val_check_interval=config.val_every, check_val_every_n_epoch=None,
+        accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
+        strategy="ddp" if multi else "auto",
+        precision=config.precision or ("bf16-mixed" if cuda else "32-true"),
         logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tb")],
         callbacks=[checkpoints, ExportModel(out / "model.pt"), StepProgressBar(), StopOnDivergence()]
-        + ([TimeLimit(parse_duration(max_time))] if max_time else []),
+        + ([TimeLimit(parse_duration(config.max_time))] if config.max_time else []),
         log_every_n_steps=10, num_sanity_val_steps=0, use_distributed_sampler=False,
-        gradient_clip_val=grad_clip or None,
+        gradient_clip_val=config.grad_clip or None,
     )
 
 
-def train(data: Folders, out: str, val_data: str | None = None, filters: int = 192, layers: int = 13,
-          feature_set: str = "full", batch_size: int = 256, lr: float = 0.05, max_steps: int = 100_000,
-          max_time: str | None = None, val_every: int = 1000, val_positions: int = 20000,
-          checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
-          precision: str | None = None, workers: int | None = None, compile: bool | None = None,
-          resume: str | None = None, seed: int = 0, symmetries: bool = True, warmup_steps: int = 200,
-          grad_clip: float = 0.0, init_from: str | None = None, value_weight: float = 0.01,
-          callbacks: list[Callback] = ()) -> PolicyModule:
+def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
 
     ``value_weight`` scales the value loss of a net with a value head (ignored without one).
@@ -277,34 +281,31 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
     ``max_time`` (DD:HH:MM:SS) limits this run alone, so a resumed run gets its own budget.
     The last checkpoint is also written when training stops early (``max_time``, or a
     callback setting ``trainer.should_stop``)."""
-    L.seed_everything(seed, workers=True)
-    out_dir = Path(out)
-    cuda = accelerator == "gpu" or (accelerator == "auto" and torch.cuda.is_available())
-    if workers is None:
-        import os
-
-        workers = max(1, (os.cpu_count() or 2) - 1)
-    board_size = board_size_of(data)
-    module = PolicyModule(filters, layers, feature_set, board_size, lr=lr, max_steps=max_steps,
-                          warmup_steps=warmup_steps, value_weight=value_weight,
-                          symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
-    print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "
+    c = config
+    L.seed_everything(c.seed, workers=True)
+    out_dir = Path(c.out)
+    cuda = on_gpu(c)
+    workers = max(1, (os.cpu_count() or 2) - 1) if c.workers is None else c.workers
+    module = PolicyModule(c.filters, c.layers, c.feature_set, board_size_of(c.data), lr=c.lr, max_steps=c.max_steps,
+                          warmup_steps=c.warmup_steps, value_weight=c.value_weight, symmetries=c.symmetries,
+                          channels_last=cuda, compile=cuda if c.compile is None else c.compile)
+    print(f"policy net {module.net.config.name} ({c.feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
-    datamodule = PositionDataModule(data, val_data, batch_size, val_positions, workers, seed, pin_memory=cuda)
-    trainer = build_trainer(out_dir, max_steps, max_time, val_every, devices, num_nodes, accelerator, precision,
-                            checkpoint_every, grad_clip=grad_clip)
+    datamodule = PositionDataModule(c.data, c.val_data, c.batch_size, c.val_positions, workers, c.seed,
+                                    pin_memory=cuda)
+    trainer = build_trainer(c)
     trainer.callbacks.extend(callbacks)
     ckpt = None
-    if resume == "last":
+    if c.resume == "last":
         last = out_dir / "checkpoints" / "last.ckpt"
         ckpt = checked_checkpoint(str(last), module) if last.exists() else None
-    elif resume:
-        ckpt = checked_checkpoint(resume, module)
-    if init_from and ckpt is None:
-        start, _ = load_net(init_from)
+    elif c.resume:
+        ckpt = checked_checkpoint(c.resume, module)
+    if c.init_from and ckpt is None:
+        start, _ = load_net(c.init_from)
         # a value head does not change the policy: a run may start from a model with or without one
         if dataclasses.replace(start.config, value_head=module.net.config.value_head) != module.net.config:
-            raise ModelFileError(f"{init_from}: a {start.config.name} {start.config.feature_set} net, "
+            raise ModelFileError(f"{c.init_from}: a {start.config.name} {start.config.feature_set} net, "
                                  f"but this run trains {module.net.config.name} {module.net.config.feature_set}")
         module.net.load_state_dict(start.state_dict(), strict=start.config.value_head == module.net.config.value_head)
     with warnings.catch_warnings():

@@ -26,6 +26,7 @@ from gonet.nets import PolicyNet
 from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
 from gonet.train import CHECKSUM_KEY, CheckpointError, PolicyModule, TrainingDiverged, checked_checkpoint, train
+from gonet.train_config import TrainConfig
 
 
 RESULTS = ("B+R", "W+0.5", "Void")  # game i has RESULTS[i % 3]: winner +1, -1, 0
@@ -199,11 +200,11 @@ def test_resume_continues_from_the_same_step_and_data_position(prepared, tmp_pat
     exported model file loads and records its step."""
     args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
                 workers=0, accelerator="cpu", symmetries=False, max_steps=35)
-    whole = train(str(prepared), str(tmp_path / "whole"), **args)
-    train(str(prepared), str(tmp_path / "split"), callbacks=[StopAt(20)], **args)
+    whole = train(TrainConfig(str(prepared), str(tmp_path / "whole"), **args))
+    train(TrainConfig(str(prepared), str(tmp_path / "split"), **args), callbacks=[StopAt(20)])
     ckpt = torch.load(tmp_path / "split" / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 20
-    resumed = train(str(prepared), str(tmp_path / "split"), resume="last", **args)
+    resumed = train(TrainConfig(str(prepared), str(tmp_path / "split"), resume="last", **args))
     assert resumed.trainer.global_step == 35
     for a, b in zip(whole.net.parameters(), resumed.net.parameters()):
         assert torch.equal(a, b)
@@ -228,8 +229,8 @@ def test_max_time_limits_each_run_not_the_total(prepared, tmp_path):
         parse_duration("soon")
     args = dict(filters=8, layers=3, batch_size=16, val_every=10_000, val_positions=64, checkpoint_every=10_000,
                 workers=0, accelerator="cpu", max_steps=10**6, max_time="00:00:00:02")
-    first = train(str(prepared), str(tmp_path), **args).trainer.global_step
-    second = train(str(prepared), str(tmp_path), resume="last", **args).trainer.global_step
+    first = train(TrainConfig(str(prepared), str(tmp_path), **args)).trainer.global_step
+    second = train(TrainConfig(str(prepared), str(tmp_path), resume="last", **args)).trainer.global_step
     assert 0 < first < second < 10**6
 
 
@@ -241,10 +242,10 @@ def test_corrupt_or_mismatched_checkpoint_is_refused(prepared, tmp_path):
     junk = tmp_path / "junk.ckpt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
-        train(str(prepared), str(tmp_path / "a"), resume=str(junk), **args)
-    train(str(prepared), str(tmp_path / "b"), **args)
+        train(TrainConfig(str(prepared), str(tmp_path / "a"), resume=str(junk), **args))
+    train(TrainConfig(str(prepared), str(tmp_path / "b"), **args))
     with pytest.raises(CheckpointError, match="'filters': 8"):  # reached after the checksum passed
-        train(str(prepared), str(tmp_path / "b"), resume="last", **{**args, "filters": 16})
+        train(TrainConfig(str(prepared), str(tmp_path / "b"), resume="last", **{**args, "filters": 16}))
     last = tmp_path / "b" / "checkpoints" / "last.ckpt"
     module = PolicyModule(filters=8, layers=3, board_size=9)
     assert checked_checkpoint(str(last), module) == str(last)
@@ -292,19 +293,20 @@ def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):
     a model of another size is refused."""
     args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
                 workers=0, accelerator="cpu", max_steps=10)
-    train(str(prepared), str(tmp_path / "a"), **args)
+    train(TrainConfig(str(prepared), str(tmp_path / "a"), **args))
     model = tmp_path / "a" / "model.pt"
-    frozen = train(str(prepared), str(tmp_path / "b"), init_from=str(model), **{**args, "lr": 0.0})
+    frozen = train(TrainConfig(str(prepared), str(tmp_path / "b"), init_from=str(model), **{**args, "lr": 0.0}))
     start, _ = load_net(model)
     for name, weight in start.state_dict().items():
         assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
     with pytest.raises(ModelFileError, match="l3k8"):
-        train(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16})
+        train(TrainConfig(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16}))
     with_value, _ = load_net(model)
     headed = PolicyNet(dataclasses.replace(with_value.config, value_head=True))
     headed.load_state_dict(with_value.state_dict(), strict=False)
     save_model(headed, tmp_path / "headed.pt", half=False)
-    frozen = train(str(prepared), str(tmp_path / "d"), init_from=str(tmp_path / "headed.pt"), **{**args, "lr": 0.0})
+    frozen = train(TrainConfig(str(prepared), str(tmp_path / "d"), init_from=str(tmp_path / "headed.pt"),
+                               **{**args, "lr": 0.0}))
     for name, weight in start.state_dict().items():  # a model with a value head starts a policy-only run
         assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
 
@@ -314,7 +316,7 @@ def test_divergence_stops_training_with_a_message(prepared, tmp_path):
     args = dict(filters=8, layers=3, batch_size=16, val_every=1000, val_positions=64, checkpoint_every=1000,
                 workers=0, accelerator="cpu", max_steps=200, warmup_steps=1)
     with pytest.raises(TrainingDiverged, match="lower --lr"):
-        train(str(prepared), str(tmp_path), lr=1e12, **args)
+        train(TrainConfig(str(prepared), str(tmp_path), lr=1e12, **args))
 
 
 DDP_RUN = '''
@@ -330,6 +332,7 @@ import lightning as L
 import torch
 
 from gonet.train import train
+from gonet.train_config import TrainConfig
 
 data, out, steps, tag = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
@@ -353,9 +356,9 @@ class Record(L.Callback):
         (out / f"{tag}-rank{trainer.global_rank}.json").write_text(json.dumps(self.steps))
 
 
-train(data, str(out), filters=8, layers=3, batch_size=8, max_steps=steps, val_every=3, val_positions=24,
-      checkpoint_every=1000, workers=0, accelerator="cpu", devices=2, callbacks=[Record()],
-      resume=str(out / "step3.ckpt") if tag == "resumed" else None)
+train(TrainConfig(data, str(out), filters=8, layers=3, batch_size=8, max_steps=steps, val_every=3, val_positions=24,
+                  checkpoint_every=1000, workers=0, accelerator="cpu", devices=2,
+                  resume=str(out / "step3.ckpt") if tag == "resumed" else None), callbacks=[Record()])
 '''
 
 
