@@ -4,10 +4,10 @@ the LightningDataModule.
 A position is (game, move number); its planes are recomputed on demand by replaying the
 game's first moves (~3M moves/s) and running the feature kernels (~24k positions/s per
 core), so DataLoader workers turn the compact shards of :mod:`gonet.prepare` into batches.
-A worker computes a whole batch in one Numba call (``batch_planes``; per-position Python
-and collation cost a worker a third of the kernel's rate) and sends its planes packed
-(see :class:`PositionDataset`). Unpacking, the feature subset and random symmetries are
-done on the training device (``unpack_planes``, ``random_symmetry``).
+A worker computes a whole batch in one Numba call (:func:`gonet.features.batch_planes`;
+per-position Python and collation cost a worker a third of the kernel's rate) and sends
+its planes packed (see :class:`PositionDataset`). Unpacking, the feature subset and
+random symmetries are done on the training device (``unpack_planes``, ``random_symmetry``).
 """
 
 from __future__ import annotations
@@ -25,44 +25,17 @@ import torch
 from numba import njit
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, get_worker_info
 
-from gonet.board import diagonals, neighbours
 from gonet.features import (
-    LADDER_BUDGET,
     NUM_PLANES,
-    game_planes,
+    batch_planes,
     side_komi,
     symmetry_planes,
     symmetry_table,
     value_target,
 )
+from gonet.train_config import TrainConfig
 
 SPLITS = ("train", "val", "all")
-
-
-@njit(cache=True)
-def batch_planes(nbr, diag, setup_colours, setup, setup_offsets, colours, moves, game_offsets, rows, out, budget):
-    """Planes of the positions before the moves at ``rows`` (ascending rows of concatenated
-    games) into ``out[i]`` (uint8[len(rows), 48, N*N], need not be zeroed), in one call for
-    a whole batch: each game is replayed once, up to its last wanted position.
-
-    Returns the first row of a game with an illegal move, or -1.
-    """
-    i = 0
-    while i < rows.shape[0]:
-        game = np.searchsorted(game_offsets, rows[i], side="right") - 1
-        first, stop = game_offsets[game], game_offsets[game + 1]
-        j = i + 1
-        while j < rows.shape[0] and rows[j] < stop:
-            j += 1
-        last = rows[j - 1] + 1
-        a, b = setup_offsets[game], setup_offsets[game + 1]
-        out[i:j] = 0  # here rather than by the caller: the memory is written while in cache
-        if game_planes(nbr, diag, setup_colours[a:b], setup[a:b], colours[first:last], moves[first:last],
-                       rows[i:j] - first, out[i:j], budget) != -1:
-            return rows[i]
-        i = j
-    return -1
-
 
 Folders = str | Path | Sequence[str | Path]
 
@@ -134,8 +107,8 @@ class PreparedGames:
     def planes(self, rows: np.ndarray, out: np.ndarray) -> None:
         """Planes of the positions before the moves at ``rows`` (ascending) into ``out``
         (uint8[len(rows), 48, N*N], need not be zeroed)."""
-        bad = batch_planes(neighbours(self.size), diagonals(self.size), self.setup_colours, self.setup,
-                           self.setup_offsets, self.colours, self.moves, self.game_offsets, rows, out, LADDER_BUDGET)
+        bad = batch_planes(self.size, self.setup_colours, self.setup, self.setup_offsets, self.colours, self.moves,
+                           self.game_offsets, rows, out)
         assert bad == -1, f"prepared game with an illegal move at row {bad}"
 
     def value_inputs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,8 +236,9 @@ def random_symmetry(planes: torch.Tensor, moves: torch.Tensor, generator: torch.
 class PositionDataModule(L.LightningDataModule):
     """Train positions in a resumable random order; a fixed subset of val positions."""
 
-    def __init__(self, data: Folders, val_data: str | None = None, batch_size: int = 256,
-                 val_positions: int = 20000, workers: int = 1, seed: int = 0, pin_memory: bool = False):
+    def __init__(self, data: Folders, val_data: str | None = None, batch_size: int = TrainConfig.batch_size,
+                 val_positions: int = TrainConfig.val_positions, workers: int = 1, seed: int = TrainConfig.seed,
+                 pin_memory: bool = False):
         super().__init__()
         self.data, self.val_data = data, val_data
         self.batch_size, self.val_positions = batch_size, val_positions
@@ -301,5 +275,5 @@ class PositionDataModule(L.LightningDataModule):
         trainer = self.trainer
         return {"samples_done": trainer.global_step * self.batch_size * trainer.world_size if trainer else 0}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.samples_done = state["samples_done"]
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.samples_done = state_dict["samples_done"]

@@ -14,11 +14,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from gonet.board import diagonals, neighbours
-from gonet.features import LADDER_BUDGET, NUM_PLANES, feature_planes, game_planes, side_komi, value_target
-from gonet.game import check_record, record_arrays
+from gonet.features import feature_planes, record_planes, side_komi, value_target
+from gonet.game import check_record, record_arrays, winner
 from gonet.policy import Policy
-from gonet.prepare import winner
 from gonet.sgf import ReadStats, read_records
 
 PHASES = {"0-50": (0, 50), "50-150": (50, 150), "150+": (150, None)}
@@ -48,10 +46,10 @@ def _positions(sources: list[str | os.PathLike], size: int, max_positions: int |
 def _batches(games: list, stride: int, size: int, channels: list[int], batch_size: int, limit: int | None
              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """(planes, moves, move numbers, z, komi from the side to move's view) of the sample."""
-    nbr, diag = neighbours(size), diagonals(size)
     parts: list[tuple[np.ndarray, ...]] = []
     seen = kept = 0
-    for (setup_colours, setup_idxs, colours, idxs), move_numbers, result, komi in games:
+    for arrays, move_numbers, result, komi in games:
+        _, _, colours, idxs = arrays
         wanted = move_numbers[(seen + np.arange(len(move_numbers))) % stride == 0]
         seen += len(move_numbers)
         if limit is not None:
@@ -59,8 +57,7 @@ def _batches(games: list, stride: int, size: int, channels: list[int], batch_siz
         if len(wanted) == 0:
             continue
         kept += len(wanted)
-        out = np.zeros((len(wanted), NUM_PLANES, size * size), dtype=np.uint8)
-        game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, LADDER_BUDGET)
+        out = record_planes(arrays, size, wanted)
         to_move = colours[wanted]
         parts.append((out[:, channels].reshape(len(wanted), len(channels), size, size), idxs[wanted], wanted,
                       value_target(result, to_move).astype(np.float32), side_komi(komi, to_move).astype(np.float32)))

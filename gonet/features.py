@@ -11,6 +11,10 @@ The contract is ``../shared/REFERENCE.md`` section 1; plane order:
 All planes are from the view of the side to move. The kernels work on a
 :mod:`gonet.board` state plus ``played_at`` (the move number at which each stone was
 played); ladder reading plays and undoes moves in place through the board's journal.
+
+The Python face (:func:`position_planes` for a :class:`Game`, :func:`record_planes` for a
+replayed record, :func:`batch_planes` for a batch of prepared games) owns the neighbour
+tables and the ladder budget, so the modules above never touch the engine's arrays.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from gonet.feature_sets import NUM_PLANES, feature_planes
 if TYPE_CHECKING:
     from gonet.game import Game
 
-LADDER_BUDGET = 200
+LADDER_BUDGET = 200  # plies a ladder read may play (REFERENCE.md); corner to far corner on 19x19 is 66
 LADDER_NODE_LIMIT = 20000
 
 PLAYER, OPPONENT, EMPTY_PLANE, ONES = 0, 1, 2, 3
@@ -408,6 +412,31 @@ def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out
     return -1
 
 
+@njit(cache=True)
+def _batch_planes(nbr, diag, setup_colours, setup, setup_offsets, colours, moves, game_offsets, rows, out, budget):
+    """Planes of the positions before the moves at ``rows`` (ascending rows of concatenated
+    games) into ``out[i]`` (uint8[len(rows), 48, N*N], need not be zeroed), in one call for
+    a whole batch: each game is replayed once, up to its last wanted position.
+
+    Returns the first row of a game with an illegal move, or -1.
+    """
+    i = 0
+    while i < rows.shape[0]:
+        game = np.searchsorted(game_offsets, rows[i], side="right") - 1
+        first, stop = game_offsets[game], game_offsets[game + 1]
+        j = i + 1
+        while j < rows.shape[0] and rows[j] < stop:
+            j += 1
+        last = rows[j - 1] + 1
+        a, b = setup_offsets[game], setup_offsets[game + 1]
+        out[i:j] = 0  # here rather than by the caller: the memory is written while in cache
+        if game_planes(nbr, diag, setup_colours[a:b], setup[a:b], colours[first:last], moves[first:last],
+                       rows[i:j] - first, out[i:j], budget) != -1:
+            return rows[i]
+        i = j
+    return -1
+
+
 # ---------------------------------------------------------------- Python API
 
 
@@ -420,6 +449,31 @@ def position_planes(game: Game, feature_set: str = "full") -> np.ndarray:
     compute_planes(game.board.state, game.board.nbr, diagonals(game.size), game.played_at,
                    len(game.moves), game.to_move, out, log, logn, LADDER_BUDGET)
     return out[list(feature_planes(feature_set))].reshape(-1, game.size, game.size)
+
+
+def record_planes(arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], size: int,
+                  wanted: np.ndarray, prefilter: bool = True) -> np.ndarray:
+    """uint8[len(wanted), 48, N*N]: the planes before each move ``wanted[i]`` (ascending) of
+    a record given as :func:`gonet.game.record_arrays`, replayed once; ``prefilter`` as in
+    :func:`compute_planes`. Raises ``ValueError`` at an illegal move (check records first)."""
+    setup_colours, setup_idxs, colours, idxs = arrays
+    out = np.zeros((len(wanted), NUM_PLANES, size * size), dtype=np.uint8)
+    bad = game_planes(neighbours(size), diagonals(size), setup_colours, setup_idxs, colours, idxs,
+                      np.asarray(wanted, dtype=np.int64), out, LADDER_BUDGET, prefilter)
+    if bad != -1:
+        raise ValueError(f"illegal move {bad + 1} in a replayed record")
+    return out
+
+
+def batch_planes(size: int, setup_colours: np.ndarray, setup: np.ndarray, setup_offsets: np.ndarray,
+                 colours: np.ndarray, moves: np.ndarray, game_offsets: np.ndarray, rows: np.ndarray,
+                 out: np.ndarray) -> int:
+    """Planes of the positions before the moves at ``rows`` (ascending) of concatenated games
+    (moves and setup stones of game g at ``offsets[g]:offsets[g + 1]``, int64 arrays) into
+    ``out`` (uint8[len(rows), 48, N*N], need not be zeroed), each game replayed once: a whole
+    batch in one Numba call. Returns the first row of a game with an illegal move, or -1."""
+    return _batch_planes(neighbours(size), diagonals(size), setup_colours, setup, setup_offsets, colours, moves,
+                         game_offsets, rows, out, LADDER_BUDGET)
 
 
 def side_komi(komi: float | np.ndarray, to_move: int | np.ndarray) -> float | np.ndarray:
