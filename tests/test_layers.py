@@ -1,0 +1,45 @@
+"""The seal around the engine: above it, modules ask ``Game`` and the ``features`` face for a
+position and never read the engine's state array, its row constants, neighbour tables or
+journals (issue 14). A grep is enough: a leak is a line of source."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ENGINE = {"gonet/board.py", "gonet/game.py", "gonet/features.py", "gonet/ownership.py"}
+"""The engine's floor: the kernels, the one door (Game), the planes, and the playouts (Numba
+kernels on the state array, like the planes)."""
+
+NOT_YET_SEALED = {"gonet/gtp.py", "gonet/env.py", "gonet/player.py", "gui/app.py"}
+"""Modules still being rewritten elsewhere (search, GUI); sealed once those land."""
+
+LEAK = re.compile(r"board\.state|state\[|board\.nbr|\.board\.\w|from gonet\.board|from \.board|import gonet\.board"
+                  r"|\bneighbours\(|\bdiagonals\(|\.journal\b")
+"""What a module above the engine must not write: the state array and its rows, the
+``Board`` behind a ``Game``, the engine module itself, neighbour tables and journals."""
+
+
+def upper_modules() -> list[str]:
+    """Every Python module of the package and the GUI outside the engine's floor."""
+    files = [*ROOT.glob("gonet/**/*.py"), *ROOT.glob("gui/**/*.py")]
+    return sorted(name for f in files if (name := f.relative_to(ROOT).as_posix()) not in ENGINE)
+
+
+@pytest.mark.parametrize("module", [m for m in upper_modules() if m not in NOT_YET_SEALED])
+def test_upper_modules_do_not_read_the_engine(module):
+    """No line of a module above the engine reads its layout or imports ``gonet.board``."""
+    leaks = [f"{module}:{n}: {line.strip()}" for n, line in enumerate((ROOT / module).read_text().splitlines(), 1)
+             if LEAK.search(line)]
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_check_sees_a_leak():
+    """The pattern catches the leaks issue 14 found (and lets plain attributes pass)."""
+    for line in ["stones = g.board.state[0]", "from gonet.board import IllegalMove", "game.board.nbr[p]",
+                 "g.board.captures(BLACK)", "nbr = neighbours(19)", "log, logn = game.journal"]:
+        assert LEAK.search(line), line
+    for line in ["stones = game.stones", "group = game.group(idx)", "self.board_rect = rect"]:
+        assert not LEAK.search(line), line
