@@ -9,15 +9,18 @@ not change, so the work is split in two resumable stages:
     layer, fp16 (B, k, N, N), in chunk files. A killed run resumes at the next chunk; the
     sample is shuffled first, so any prefix of chunks is an even sample.
 ``train``: fit :class:`gonet.nets.ValueHead` on the cache for several epochs (AdamW, MSE
-    against z = +-1 from the side to move's view), keep the epoch with the lowest MSE on a
-    game-disjoint hold-out (1 game in ``HOLDOUT``), and write a model file: the base model's
-    policy weights unchanged, plus the head.
+    against z = +-1 from the side to move's view; on the features' principal directions,
+    folded back exactly), keep the epoch with the lowest MSE on a game-disjoint hold-out
+    (1 game in ``HOLDOUT``), and write a model file: the base model's policy weights
+    unchanged, plus the head. ``--val-cache`` reports MSE by game phase on other games.
 
 The trunk is frozen, so the policy is bit-identical and no value-loss weight is needed: the
-weight only balances the two losses' gradients in a shared trunk.
+weight only balances the two losses' gradients in a shared trunk. How the shipped head was
+made, with its figures: docs/benchmarks.md.
 
-    python scripts/train_value_head.py cache /tmp/i10/kgs /tmp/i10/tygem --per-game 2 1 --out /tmp/i10/cache
-    python scripts/train_value_head.py train /tmp/i10/cache --out gonet/weights/policy.pt
+    python scripts/train_value_head.py cache data/kgs --per-game 1 --out /tmp/vcache
+    python scripts/train_value_head.py cache data/kgsval --per-game 5 --positions 6144 --out /tmp/vval
+    python scripts/train_value_head.py --threads 1 train /tmp/vcache --val-cache /tmp/vval --out runs/value.pt
 """
 
 from __future__ import annotations
