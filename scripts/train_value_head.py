@@ -100,9 +100,14 @@ def cache(args: argparse.Namespace) -> None:
         if path.exists():
             continue
         stop = min(start + CHUNK, total)
-        planes = np.zeros((stop - start, NUM_PLANES, n * n), dtype=np.uint8)
-        for i, j in enumerate(range(start, stop)):
-            games[sample["folder"][j]].planes(int(sample["row"][j]), planes[i])
+        planes = np.empty((stop - start, NUM_PLANES, n * n), dtype=np.uint8)
+        for f, prepared in enumerate(games):
+            mine = np.flatnonzero(sample["folder"][start:stop] == f)
+            rows = sample["row"][start:stop][mine]
+            order = np.argsort(rows)  # PreparedGames.planes wants ascending rows
+            out = np.empty((len(mine), NUM_PLANES, n * n), dtype=np.uint8)
+            prepared.planes(rows[order], out)
+            planes[mine[order]] = out
         x = torch.from_numpy(planes[:, channels].reshape(stop - start, len(channels), n, n))
         features = np.empty((stop - start, net.config.filters, n, n), dtype=np.float16)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
