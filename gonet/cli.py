@@ -110,7 +110,7 @@ def _selfplay(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
-    from gui.app import main as play_main
+    from gonet.gui.app import main as play_main
 
     return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
 

@@ -17,7 +17,7 @@ import pygame  # noqa: E402
 
 from gonet.game import Game  # noqa: E402
 from gonet.sgf import read_records  # noqa: E402
-from gui.app import App  # noqa: E402
+from gonet.gui.app import App  # noqa: E402
 
 
 def main() -> None:

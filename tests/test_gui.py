@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from gonet.coords import BLACK, WHITE, vertex_to_idx  # noqa: E402
 from gonet.nets import PolicyConfig, PolicyNet  # noqa: E402
 from gonet.policy import save_model  # noqa: E402
-from gui.app import App  # noqa: E402
+from gonet.gui.app import App  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +115,18 @@ def test_screenshot_is_not_blank(app, tmp_path):
     pixels = pygame.surfarray.array3d(pygame.image.load(str(path)))
     assert path.stat().st_size > 10_000 and pixels.reshape(-1, 3).std(axis=0).max() > 20
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
+def test_wheel_ships_no_top_level_gui_package():
+    """The package list the wheel is built from (pyproject's find rule) is all under
+    ``gonet``: no top-level ``gui`` lands in site-packages, and the app is in it."""
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    root = Path(__file__).parent.parent
+    rule = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = find_packages(where=str(root), include=rule["include"])
+    assert "gonet.gui" in packages
+    assert all(p == "gonet" or p.startswith("gonet.") for p in packages), packages
