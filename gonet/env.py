@@ -1,7 +1,7 @@
-"""A Gymnasium environment for Go, registered as ``gonet/Go-v0``.
+"""A Gymnasium environment for Go, registered as ``gonet/Go-v0`` by ``import gonet``.
 
-    import gymnasium as gym
-    env = gym.make("gonet.env:gonet/Go-v0", size=9, opponent="random")
+    import gonet, gymnasium as gym
+    env = gym.make("gonet/Go-v0", size=9, opponent="random")
 
 - **Actions**: ``Discrete(N*N + 1)``, idx = row * N + col (row 0 at the top), the last is pass.
 - **Observations**: a dict: ``board`` uint8[3, N, N] (the agent's stones, the opponent's,
@@ -202,5 +202,3 @@ class _GtpOpponent:
     def close(self) -> None:
         self.engine.close()
 
-
-gym.register(id="gonet/Go-v0", entry_point="gonet.env:GoEnv")

@@ -1,13 +1,14 @@
 """The gymnasium environment: API conformance, masks, rules through step, seeding, rendering."""
 
 import os
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import gonet.env  # noqa: F401  (registers gonet/Go-v0)
 from gonet.coords import vertex_to_idx
 from gonet.env import GoEnv
 
@@ -23,6 +24,18 @@ def v(vertex, size=9):
 def test_check_env_passes(kwargs):
     """gymnasium's own checker accepts the env (self-play, vs random, 19x19 with features)."""
     check_env(GoEnv(**kwargs), skip_render_check=True)
+
+
+def test_import_gonet_registers_the_env_cheaply():
+    """A bare ``import gonet`` registers ``gonet/Go-v0`` without loading numba, torch or
+    the env module; ``gym.make`` then builds the env."""
+    code = ("import sys, gonet, gymnasium as gym\n"
+            "assert 'gonet/Go-v0' in gym.registry\n"
+            "heavy = [m for m in ('numba', 'torch', 'gonet.env') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert gym.make('gonet/Go-v0', size=9).action_space.n == 82\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_registered_id_makes_the_env():

@@ -123,6 +123,33 @@ def test_legal_moves_mask():
     assert mask[vertex_to_idx("E5", 5)]
 
 
+def test_legal_moves_mask_includes_superko():
+    """The Numba mask leaves out the retake that positional superko forbids."""
+    g = _ko_game(superko=True)
+    g.play(25)
+    g.play(25)
+    mask = g.legal_moves()
+    assert not mask[vertex_to_idx("B4", 5)] and mask[vertex_to_idx("E5", 5)]
+
+
+def test_legal_moves_mask_equals_move_by_move_legality():
+    """Oracle: on random 5x5 games full of captures, kos and superko repeats, the mask
+    equals ``legality`` asked point by point, for both colours, after every move and undo."""
+    rng = np.random.default_rng(5)
+    superko_seen = 0
+    for _ in range(12):
+        g = Game(5, superko=True)
+        while not g.is_over() and g.move_number < 120:
+            for colour in (BLACK, WHITE):
+                expected = np.array([g.legality(i, colour) is None for i in range(26)])
+                np.testing.assert_array_equal(g.legal_moves(colour), expected)
+                superko_seen += sum(g.legality(i, colour) == "positional superko" for i in range(25))
+            g.play(int(rng.choice(np.flatnonzero(g.legal_moves()))))
+            if rng.random() < 0.2:
+                g.undo()  # undo must take the position out of the superko history again
+    assert superko_seen > 0
+
+
 def test_score_and_result_with_komi():
     """Tromp-Taylor area with komi: Black owns the left 3 columns of 5x5, White the right 2."""
     g = Game(5, komi=0.5)
