@@ -20,7 +20,7 @@ import numpy as np
 
 from gonet import __version__
 from gonet.board import IllegalMove
-from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
+from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,10 @@ class GtpEngine:
         self._quit = True
 
     def cmd_boardsize(self, size: int):
-        if size != self.player.policy.board_size:
-            raise GtpError("unacceptable size")
+        try:
+            check_size(size)  # the net plays every size the rules engine does
+        except ValueError:
+            raise GtpError("unacceptable size") from None
         self.game = Game(size, self.komi, self.superko)
 
     def cmd_clear_board(self):
@@ -296,8 +298,6 @@ class GtpEngine:
             raise GtpError("cannot open file") from None
         except SgfError as e:
             raise GtpError(f"cannot load file: {e.reason}") from None
-        if record.size != self.player.policy.board_size:
-            raise GtpError("unacceptable size")
         moves = None if move_number is None else max(0, move_number - 1)
         try:
             game = Game.from_record(record, moves, superko=self.superko)

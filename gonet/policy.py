@@ -107,9 +107,9 @@ class Policy:
         output over that many of the 8 board symmetries.
         """
         games = game if isinstance(game, list) else [game]
-        for g in games:
-            if g.size != self.board_size:
-                raise ValueError(f"the model plays {self.board_size}x{self.board_size}, not {g.size}x{g.size}")
+        size = games[0].size  # any size: the net maps its per-point bias (nets.resized_point_bias)
+        if any(g.size != size for g in games):
+            raise ValueError("a batch of games must share one board size")
         planes = np.stack([position_planes(g, self.config.feature_set) for g in games])
         legal = np.stack([g.legal_moves() for g in games])
         if symmetries <= 1:
@@ -117,8 +117,8 @@ class Policy:
         else:
             from gonet.features import symmetry_planes, symmetry_table
 
-            table = symmetry_table(self.board_size)
-            nn = self.board_size * self.board_size
+            table = symmetry_table(size)
+            nn = size * size
             total = np.zeros((len(games), nn), dtype=np.float64)
             for k in range(min(symmetries, 8)):
                 moved = np.ascontiguousarray(symmetry_planes(planes, k))
