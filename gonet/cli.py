@@ -71,6 +71,12 @@ def _gtp(args: argparse.Namespace) -> int:
     return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
 
 
+def _analysis(args: argparse.Namespace) -> int:
+    from gonet.analysis import main as analysis_main
+
+    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config)
+
+
 def _match(args: argparse.Namespace) -> int:
     import shlex
 
@@ -198,6 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resign-margin", type=float, help="resign when the estimate is worse than this (off)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(run=_gtp)
+
+    p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("-model", dest="katago_model", help="KataGo's flag: a gonet .pt is used, anything else noted")
+    p.add_argument("-config", action="append", help="KataGo's flag: accepted and ignored")
+    p.add_argument("-override-config", action="append", dest="override_config",
+                   help="KataGo's flag: reportAnalysisWinratesAs=BLACK|WHITE|SIDETOMOVE is honoured")
+    p.add_argument("-human-model", "-analysis-threads", dest="ignored", action="append", help=argparse.SUPPRESS)
+    p.add_argument("-quit-without-waiting", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=_analysis)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
     p.add_argument("--games", type=int, default=10)
