@@ -146,4 +146,17 @@ def test_bad_configuration_is_refused():
     with pytest.raises(ValueError):
         GoEnv(size=7)
     with pytest.raises(ValueError):
-        GoEnv(size=9, features=True)
+        GoEnv(size=9, illegal="ignore")
+
+
+@pytest.mark.parametrize("size", [9, 13])
+def test_policy_opponent_and_features_on_small_boards(size):
+    """The shipped 19x19 net answers on 9x9 and 13x13 (its bias mapped to the size), and
+    the 48 feature planes come in the board's shape."""
+    env = GoEnv(size=size, opponent="policy", features=True)
+    obs, _ = env.reset(seed=0)
+    assert obs["features"].shape == (48, size, size)
+    obs, reward, terminated, truncated, info = env.step(v("C3", size))
+    assert not terminated and info["move_number"] == 2
+    reply = env.game.moves[1][1]
+    assert 0 <= reply < size * size and obs["action_mask"][reply] == 0
