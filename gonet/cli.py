@@ -118,7 +118,7 @@ def _selfplay(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from gonet.gui.app import main as play_main
 
-    return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
+    return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size)
 
 
 def _mnist(args: argparse.Namespace) -> int:
@@ -246,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=float, default=7.5)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
+    p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

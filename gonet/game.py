@@ -8,12 +8,14 @@ whole records: see :func:`record_arrays` and :func:`check_record`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gonet.board import (
     LEGAL,
+    NEXT,
     REASONS,
     SETUP_AGE,
     Board,
@@ -114,6 +116,18 @@ class Game:
             return REASONS[result]
         return "positional superko" if repeat else None
 
+    def group(self, idx: int) -> list[int]:
+        """The idxs of the stones in the group at ``idx`` (empty for an empty point)."""
+        state = self.board.state
+        if state[0, idx] == 0:
+            return []
+        members, p = [], idx
+        while True:  # the group's stones form a circular list (board.py's NEXT row)
+            members.append(int(p))
+            p = state[NEXT, p]
+            if p == idx:
+                return members
+
     def is_legal(self, idx: int, colour: int | None = None) -> bool:
         return self.legality(idx, colour) is None
 
@@ -181,13 +195,22 @@ class Game:
         self.handicap = len(points)
         self.to_move = WHITE
 
-    def score(self) -> float:
-        """Tromp-Taylor area score with komi, from Black's view (> 0: Black wins)."""
-        return self.board.score(self.komi)
+    def score(self, dead: Iterable[int] = ()) -> float:
+        """Tromp-Taylor area score with komi, from Black's view (> 0: Black wins), after the
+        ``dead`` stones come off: the one scoring rule of GTP ``final_score``, the board
+        and the env (the callers differ only in who decides which stones are dead)."""
+        dead = set(int(p) for p in dead)
+        if not dead:
+            return self.board.score(self.komi)
+        alive = Board(self.size)
+        for p in np.flatnonzero(self.board.state[0]):
+            if int(p) not in dead:
+                alive.setup(int(p), int(self.board.state[0, p]))
+        return alive.score(self.komi)
 
-    def result(self) -> str:
-        """SGF-style result by area score: ``B+3.5``, ``W+0.5`` or ``0``."""
-        score = self.score()
+    def result(self, dead: Iterable[int] = ()) -> str:
+        """SGF-style result by :meth:`score`: ``B+3.5``, ``W+0.5`` or ``0``."""
+        score = self.score(dead)
         if score == 0:
             return "0"
         return f"{'B' if score > 0 else 'W'}+{abs(score):g}"

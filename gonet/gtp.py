@@ -326,10 +326,7 @@ class GtpEngine:
         return dead_stones(self.game, self.player.playouts)
 
     def cmd_final_score(self):
-        from gonet.ownership import estimated_score
-
-        score = estimated_score(self.game, self.player.playouts)
-        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        return self.game.result(self._dead())  # the board's rule too: Game.score
 
     def cmd_final_status_list(self, status: str):
         if status not in ("dead", "alive", "seki"):

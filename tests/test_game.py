@@ -184,3 +184,17 @@ def test_from_record_and_check_record():
     assert check_record(bad) == "W E5 (move 3): point occupied"
     clash = GameRecord(**{**rec.__dict__, "setup": rec.setup + [(WHITE, vertex_to_idx("C3", 9))]})
     assert "setup W C3" in check_record(clash)
+
+
+def test_score_after_dead_stones_come_off_and_groups():
+    """score(dead) is Tromp-Taylor after the dead stones are lifted (the rule of GTP
+    final_score and the board); group lists a chain's stones."""
+    g = Game(5, komi=0.5)
+    for vertex in ("B2", "D4", "C2"):
+        g.play(vertex_to_idx(vertex, 5))
+    assert g.score() == 2 - 1 - 0.5  # the empty region touches both colours: nobody's
+    d4 = vertex_to_idx("D4", 5)
+    assert g.score([d4]) == 25 - 0.5 and g.result([d4]) == "B+24.5"
+    assert g.board.colour_at(d4) != 0  # the game itself is untouched
+    assert sorted(g.group(vertex_to_idx("B2", 5))) == sorted(vertex_to_idx(v, 5) for v in ("B2", "C2"))
+    assert g.group(vertex_to_idx("A1", 5)) == []

@@ -3,16 +3,31 @@
 Click a point to play. Keys (and the buttons on the right): P pass, U undo (your move and
 the reply), R resign, N new game, S save SGF, L load SGF (type a path, Enter), H heatmap
 of the net's move probabilities, V review a loaded game (←/→ step through it), Esc quit.
-After two passes the dead stones the playouts found are crossed out: click a stone to
-toggle its group, Enter to accept the score. The window can be resized.
+The window can be resized down to 640x480; 9x9, 13x13 and 19x19 boards (``--size``).
+
+Modes (:class:`Mode`; the panel's second line always says which):
+
+- ``PLAYING``: your move, or the opponent's while its reply is worked out.
+- ``SCORING``: after two passes the playouts' dead stones are crossed out; click a stone
+  to toggle its group, Enter to accept. The panel shows the result if accepted, by
+  :meth:`Game.score`, the rule GTP ``final_score`` uses too.
+- ``OVER``: a resignation or an accepted score; N starts a new game, U takes moves back.
+- ``REVIEW``: stepping through a loaded game with the net's view of each move.
+
+Nothing slow runs on the UI thread: loading the model, every call to the net (replies,
+heat map, review) and to the playouts (dead stones) is a job for one worker thread. Each
+job carries the position's version and its result is dropped if the position changed
+meanwhile, so the window keeps drawing (< 100 ms a frame, measured in tests/test_gui.py).
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,14 +36,27 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
-from gonet.board import HEAD, STONE, Board, IllegalMove  # noqa: E402
+from gonet import __version__  # noqa: E402
+from gonet.board import IllegalMove  # noqa: E402
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex  # noqa: E402
 from gonet.game import Game, fixed_handicap_points  # noqa: E402
 from gonet.render import BoardView, draw_board  # noqa: E402
 
-PANEL = 230
+MIN_WINDOW = (640, 480)  # the layout below fits from here up
 BUTTONS = [("Pass", pygame.K_p), ("Undo", pygame.K_u), ("Resign", pygame.K_r), ("New game", pygame.K_n),
            ("Save SGF", pygame.K_s), ("Load SGF", pygame.K_l), ("Heatmap", pygame.K_h), ("Review", pygame.K_v)]
+PANEL_BG = (45, 40, 36)
+TEXT = (235, 230, 220)
+NOTE = (250, 210, 150)
+STATUS_LINES = 4
+MESSAGE_LINES = 3
+
+
+class Mode(enum.Enum):
+    PLAYING = "playing"
+    SCORING = "scoring"
+    OVER = "over"
+    REVIEW = "review"
 
 
 @dataclass
@@ -38,26 +66,73 @@ class Button:
     rect: pygame.Rect
 
 
+@dataclass
+class Layout:
+    """Where everything goes in a window of a given size (computed, never stored)."""
+
+    board: BoardView
+    panel: pygame.Rect
+    big: pygame.font.Font   # status lines
+    small: pygame.font.Font  # buttons and messages
+    status_top: int
+    line: int               # status line spacing
+    buttons: list[Button]
+    message_top: int
+    message_line: int
+
+
+class Worker:
+    """One thread running jobs in order; results come back through ``results`` as
+    ``(kind, version, value or exception)``. A job whose version is stale when its turn
+    comes is skipped."""
+
+    def __init__(self, current_version: Callable[[], int]):
+        self.current_version = current_version
+        self.jobs: queue.Queue = queue.Queue()
+        self.results: queue.Queue = queue.Queue()
+        self.pending: dict[str, int] = {}  # kind -> version of its latest job
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def submit(self, kind: str, version: int, job: Callable[[], object]) -> None:
+        self.pending[kind] = version
+        self.jobs.put((kind, version, job))
+
+    def waiting(self, kind: str, version: int) -> bool:
+        return self.pending.get(kind) == version
+
+    def _run(self) -> None:
+        while True:
+            kind, version, job = self.jobs.get()
+            if version != self.current_version() and kind != "load":
+                self.results.put((kind, version, None))
+                continue
+            try:
+                value = job()
+            except Exception as e:  # shown in the panel; the game goes on
+                value = e
+            self.results.put((kind, version, value))
+
+
 class App:
     """The board window: a game against an opponent (net or GTP engine), scoring, review."""
 
     def __init__(self, model: str | None = None, engine: str | None = None, colour: str = "black",
                  handicap: int = 0, komi: float = 7.5, size: tuple[int, int] = (1000, 780),
-                 save_dir: str | Path = ".", seed: int | None = None):
+                 save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
         pygame.display.set_caption("gonet")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
-        self.font = pygame.font.Font(None, 26)
-        self.small = pygame.font.Font(None, 21)
         self.rng = np.random.default_rng(seed)
         self.model, self.engine_command = model, engine
         self.colour_choice, self.handicap, self.komi = colour, handicap, komi
+        self.board_size = board_size
         self.save_dir = Path(save_dir)
         self._player = None
         self._engine = None
-        self.replies: queue.Queue = queue.Queue()
-        self.thinking = False
+        self.version = 0  # bumped by every change of position: stale job results are dropped
+        self.worker = Worker(lambda: self.version)
+        self.worker.submit("load", 0, self._load_player)
         self.show_heat = False
         self.heat: np.ndarray | None = None
         self.labels: dict[int, str] = {}
@@ -68,25 +143,24 @@ class App:
         self.review = None  # the record being reviewed, at move review_at
         self.review_at = 0
         self.dead: set[int] = set()
-        self.scoring = False
         self.result: str | None = None
+        self.mode = Mode.PLAYING
         self.running = True
+        self._fonts: dict[int, pygame.font.Font] = {}
         self.new_game()
 
-    # ------------------------------------------------------------ opponent
+    # ------------------------------------------------------------ worker jobs (never on the UI thread)
 
-    @property
-    def player(self):
-        if self._player is None:
-            from gonet.player import Player
-            from gonet.policy import load_policy
+    def _load_player(self):
+        from gonet.player import Player
+        from gonet.policy import load_policy
 
-            self._player = Player(load_policy(self.model), seed=int(self.rng.integers(1 << 30)))
+        self._player = Player(load_policy(self.model), seed=int(self.rng.integers(1 << 30)))
         return self._player
 
     def _engine_move(self, game: Game) -> int:
         if self.engine_command is None:
-            return self.player.choose(game)
+            return self._player.choose(game)
         from gonet.coords import vertex_to_idx
         from gonet.match import GtpProcess
 
@@ -103,60 +177,102 @@ class App:
         answer = e.send(f"genmove {colour_name(game.to_move)}").lower()
         return -1 if answer == "resign" else vertex_to_idx(answer, game.size)
 
-    def _think(self, game: Game, moves_seen: int) -> None:
-        try:
-            self.replies.put((moves_seen, self._engine_move(game)))
-        except Exception as e:  # shown in the status line; the game goes on
-            self.replies.put((moves_seen, e))
+    def _heat_of(self, game: Game) -> tuple[np.ndarray | None, dict[int, str]]:
+        probs = self._player.move_probabilities(game)[: game.pass_idx]
+        if probs.max() <= 0:
+            return None, {}
+        return probs / probs.max(), {i: f"{round(100 * p)}" for i, p in self._player.top_moves(game, 5)}
 
-    def ask_opponent(self) -> None:
-        """Start the reply in a worker thread so the window keeps drawing."""
-        if self.game.is_over() or self.game.to_move == self.human or self.thinking or self.result:
-            return
-        self.thinking = True
-        snapshot = Game.from_record(self.game.to_record(), superko=True)
-        threading.Thread(target=self._think, args=(snapshot, self.game.move_number), daemon=True).start()
+    def _dead_of(self, game: Game) -> set[int]:
+        from gonet.ownership import dead_stones
 
-    def poll_opponent(self) -> None:
-        try:
-            seen, move = self.replies.get_nowait()
-        except queue.Empty:
+        return set(dead_stones(game).tolist())
+
+    def _verdict(self, game: Game, colour: int, played: int) -> str:
+        top = [idx for idx, _ in self._player.top_moves(game, 5)]
+        verdict = f"net's #{top.index(played) + 1}" if played in top else "not in the net's top 5"
+        return (f"move {game.move_number + 1}: {colour_name(colour)} played "
+                f"{idx_to_vertex(played, game.size)} ({verdict})")
+
+    def snapshot(self) -> Game:
+        """A copy of the game for a worker: the UI may change its own meanwhile."""
+        return Game.from_record(self.game.to_record(), superko=True)
+
+    # ------------------------------------------------------------ taking results (UI thread)
+
+    def poll(self) -> None:
+        while True:
+            try:
+                kind, version, value = self.worker.results.get_nowait()
+            except queue.Empty:
+                return
+            if self.worker.pending.get(kind) == version:
+                del self.worker.pending[kind]
+            if isinstance(value, Exception):
+                self.message = f"{kind} failed: {value}"
+            elif kind != "load" and value is not None and version == self.version:
+                getattr(self, f"_take_{kind}")(value)
+
+    def _take_reply(self, move: int) -> None:
+        if move < 0:
+            self.finish(f"{colour_name(self.human)}+R", "the opponent resigns")
             return
-        self.thinking = False
-        if seen != self.game.move_number:
-            return  # the position changed meanwhile (undo, new game)
-        if isinstance(move, Exception):
-            self.message = f"opponent failed: {move}"
-        elif move < 0:
-            self.result = f"{colour_name(self.human)}+R"
-            self.message = "the opponent resigns"
-        else:
-            self.game.play(move)
-            self.message = f"{colour_name(-self.human)} {idx_to_vertex(move, self.game.size)}"
-        self.after_move()
+        self.game.play(move)
+        self.message = f"{colour_name(-self.human)} {idx_to_vertex(move, self.game.size)}"
+        self.changed()
+
+    def _take_heat(self, value) -> None:
+        self.heat, self.labels = value
+
+    def _take_dead(self, dead: set[int]) -> None:
+        self.dead = dead
+        self.message = "dead stones crossed: click to change, Enter to accept"
+
+    def _take_verdict(self, text: str) -> None:
+        self.message = text
 
     # ------------------------------------------------------------ game actions
+
+    @property
+    def thinking(self) -> bool:
+        return self.worker.waiting("reply", self.version)
+
+    def changed(self) -> None:
+        """The position changed: old results are stale; ask for what this one needs."""
+        self.version += 1
+        self.heat, self.labels = None, {}
+        if self.mode is Mode.PLAYING and self.game.is_over():
+            self.mode = Mode.SCORING
+            self.dead = set()
+            self.message = "finding dead stones..."
+            game = self.snapshot()
+            self.worker.submit("dead", self.version, lambda: self._dead_of(game))
+        if self.show_heat and not self.game.is_over():
+            game = self.snapshot()
+            self.worker.submit("heat", self.version, lambda: self._heat_of(game))
+        if self.mode is Mode.PLAYING and self.game.to_move != self.human:
+            game = self.snapshot()
+            self.worker.submit("reply", self.version, lambda: self._engine_move(game))
 
     def new_game(self) -> None:
         colour = self.colour_choice
         if colour == "random":
             colour = "black" if self.rng.random() < 0.5 else "white"
         self.human = BLACK if colour == "black" else WHITE
-        self.game = Game(19, self.komi, superko=True)
+        self.game = Game(self.board_size, self.komi, superko=True)
         if self.handicap >= 2:
-            self.game.place_handicap(fixed_handicap_points(self.handicap, 19))
-        self.loaded, self.review, self.dead, self.scoring, self.result = None, None, set(), False, None
+            self.game.place_handicap(fixed_handicap_points(self.handicap, self.board_size))
+        self.loaded, self.review, self.dead, self.result = None, None, set(), None
+        self.mode = Mode.PLAYING
         self.message = f"you play {colour_name(self.human)}"
-        self.after_move()
+        self.changed()
 
-    def after_move(self) -> None:
-        if self.game.is_over() and not self.scoring and self.result is None:
-            self.start_scoring()
-        self.update_heat()
-        self.ask_opponent()
+    def finish(self, result: str, message: str) -> None:
+        self.result, self.mode, self.message = result, Mode.OVER, message
+        self.version += 1  # nothing pending applies any more
 
     def play_human(self, idx: int) -> None:
-        if self.result or self.scoring or self.review is not None or self.game.to_move != self.human or self.thinking:
+        if self.mode is not Mode.PLAYING or self.game.to_move != self.human:
             return
         try:
             self.game.play(idx)
@@ -164,46 +280,33 @@ class App:
             self.message = str(e).split(": ", 1)[-1]
             return
         self.message = ""
-        self.after_move()
+        self.changed()
 
     def undo(self) -> None:
-        if self.thinking or self.review is not None:
+        """Take back moves until it is your turn again (a pending reply is dropped)."""
+        if self.mode is Mode.REVIEW or not self.game.moves:
             return
         undone = 0
         while self.game.moves and (undone == 0 or self.game.to_move != self.human):
             self.game.undo()
             undone += 1
-        self.scoring, self.result, self.dead = False, None, set()
-        self.update_heat()
+        self.mode, self.result, self.dead = Mode.PLAYING, None, set()
+        self.message = f"took back {undone} move{'s' * (undone != 1)}"
+        self.changed()
 
     def resign(self) -> None:
-        if self.result is None and self.review is None:
-            self.result = f"{colour_name(-self.human)}+R"
-            self.message = "you resigned"
-
-    def start_scoring(self) -> None:
-        from gonet.ownership import dead_stones
-
-        self.scoring = True
-        self.dead = set(dead_stones(self.game).tolist())
-        self.message = "dead stones crossed: click to change, Enter to accept"
+        if self.mode in (Mode.PLAYING, Mode.SCORING):
+            self.finish(f"{colour_name(-self.human)}+R", "you resigned")
 
     def toggle_dead(self, idx: int) -> None:
-        state = self.game.board.state
-        if state[STONE, idx] == 0:
+        if self.game.board.colour_at(idx) == 0:
             return
-        group = {p for p in range(self.game.pass_idx) if state[STONE, p] and state[HEAD, p] == state[HEAD, idx]}
+        group = set(self.game.group(idx))
         self.dead = self.dead - group if idx in self.dead else self.dead | group
 
     def accept_score(self) -> None:
-        alive = Board(19)
-        for p in np.flatnonzero(self.game.board.state[STONE]):
-            if p not in self.dead:
-                alive.setup(int(p), int(self.game.board.state[STONE, p]))
-        score = alive.score(self.game.komi)
-        self.result = "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
-        self.scoring = False
-        self.message = f"result {self.result}"
+        result = self.game.result(self.dead)
+        self.finish(result, f"result {result}")
 
     def save(self) -> Path:
         from gonet.sgf import game_to_sgf
@@ -212,84 +315,132 @@ class App:
         record.result = self.result or record.result
         path = self.save_dir / time.strftime("gonet-%Y%m%d-%H%M%S.sgf")
         names = ("you", "gonet") if self.human == BLACK else ("gonet", "you")
-        path.write_text(game_to_sgf(record, black=names[0], white=names[1]))
+        path.write_text(game_to_sgf(record, program=("gonet", __version__), black=names[0], white=names[1],
+                                    date=time.strftime("%Y-%m-%d")))
         self.message = f"saved {path}"
         return path
 
     def load(self, path: str) -> None:
-        """Load a 19x19 SGF at its final position; V then steps through it."""
+        """Load an SGF (9x9, 13x13, 19x19, ...) at its final position; V then steps through it."""
         from gonet.sgf import SgfError, parse_game
 
         try:
-            record = parse_game(Path(path).expanduser().read_bytes(), path, size=19)
+            record = parse_game(Path(path).expanduser().read_bytes(), path)
             game = Game.from_record(record, superko=True)
         except (OSError, SgfError, IllegalMove, ValueError) as e:
             self.message = f"cannot load {path}: {e}"
             return
         self.loaded, self.game, self.human = record, game, game.to_move
-        self.review, self.scoring, self.dead, self.result = None, False, set(), record.result
+        self.board_size = record.size
+        self.review, self.dead, self.result = None, set(), record.result
+        self.mode = Mode.OVER if record.result else Mode.PLAYING
         self.message = f"loaded {path}: V to review it, N for a new game"
-        self.update_heat()
+        self.changed()
 
     def start_review(self) -> None:
         """Step through the loaded game (or this one) with the net's view of each move."""
         self.review = self.loaded or self.game.to_record()
         self.review_at = 0
+        self.mode = Mode.REVIEW
         self.show_review()
 
     def show_review(self) -> None:
         record = self.review
         self.review_at = max(0, min(self.review_at, len(record.moves)))
         self.game = Game.from_record(record, moves=self.review_at)
+        self.show_heat = True
+        self.changed()
         if self.review_at < len(record.moves):
             colour, played = record.moves[self.review_at]
-            top = [idx for idx, _ in self.player.top_moves(self.game, 5)]
-            verdict = f"net's #{top.index(played) + 1}" if played in top else "not in the net's top 5"
-            self.message = (f"move {self.review_at + 1}: {colour_name(colour)} played "
-                            f"{idx_to_vertex(played, 19)} ({verdict})")
+            game = self.snapshot()
+            self.message = f"move {self.review_at + 1}: {colour_name(colour)} played {idx_to_vertex(played, game.size)}"
+            self.worker.submit("verdict", self.version, lambda: self._verdict(game, colour, played))
         else:
             self.message = f"end of game, result {record.result or '?'}"
-        self.show_heat = True
-        self.update_heat()
 
-    def update_heat(self) -> None:
+    def toggle_heat(self) -> None:
+        self.show_heat = not self.show_heat
+        self.version += 1  # re-ask for this position's heat (or drop it)
         self.heat, self.labels = None, {}
-        if not self.show_heat or self.game.is_over():
-            return
-        probs = self.player.move_probabilities(self.game)[: self.game.pass_idx]
-        if probs.max() > 0:
-            self.heat = probs / probs.max()
-            self.labels = {i: f"{round(100 * p)}" for i, p in self.player.top_moves(self.game, 5)}
+        if self.show_heat and not self.game.is_over():
+            game = self.snapshot()
+            self.worker.submit("heat", self.version, lambda: self._heat_of(game))
+            if self.mode is Mode.PLAYING and self.game.to_move != self.human:
+                self.worker.submit("reply", self.version, lambda: self._engine_move(game))
 
-    # ------------------------------------------------------------ events and drawing
+    # ------------------------------------------------------------ layout and status
+
+    def font(self, size: int) -> pygame.font.Font:
+        if size not in self._fonts:
+            self._fonts[size] = pygame.font.Font(None, size)
+        return self._fonts[size]
+
+    def layout(self) -> Layout:
+        """The panel is about a quarter of the width (190-260 px); its fonts and button
+        spacing shrink with the height so that all of it fits down to 640x480."""
+        w, h = self.screen.get_size()
+        panel_w = max(190, min(260, w // 4))
+        big, small = self.font(max(20, min(26, h // 30))), self.font(max(17, min(21, h // 37)))
+        line, message_line = big.get_linesize() + 4, small.get_linesize() + 2
+        status_top = 12
+        buttons_top = status_top + STATUS_LINES * line + 8
+        message_top = h - MESSAGE_LINES * message_line - 10
+        step = min(44, (message_top - 8 - buttons_top) // len(BUTTONS))
+        x = w - panel_w + 16
+        buttons = [Button(label, key, pygame.Rect(x, buttons_top + step * i, panel_w - 32, step - 6))
+                   for i, (label, key) in enumerate(BUTTONS)]
+        return Layout(BoardView(self.board_size, w - panel_w, h), pygame.Rect(w - panel_w, 0, panel_w, h),
+                      big, small, status_top, line, buttons, message_top, message_line)
 
     def board_view(self) -> BoardView:
-        w, h = self.screen.get_size()
-        return BoardView(19, max(100, w - PANEL), h)
+        return self.layout().board
 
-    def buttons(self) -> list[Button]:
-        w, _ = self.screen.get_size()
-        x = w - PANEL + 20
-        return [Button(label, key, pygame.Rect(x, 150 + 44 * i, PANEL - 40, 36))
-                for i, (label, key) in enumerate(BUTTONS)]
+    def status(self) -> list[str]:
+        """The panel's status lines, worked out from the mode each frame (never stale)."""
+        g = self.game
+        if self.mode is Mode.SCORING:
+            second = f"Scoring: {g.result(self.dead)} if accepted"
+        elif self.mode is Mode.OVER:
+            second = f"Game over: {self.result or g.result(self.dead)}"
+        elif self.mode is Mode.REVIEW:
+            second = f"Review: move {self.review_at} of {len(self.review.moves)}"
+        else:
+            whose = "your move" if g.to_move == self.human else "opponent's move"
+            second = f"Move {g.move_number + 1}: {colour_name(g.to_move)}, {whose}"
+        if self._player is None:
+            activity = "loading the net..."
+        elif self.thinking:
+            activity = "thinking..."
+        elif self.worker.waiting("dead", self.version):
+            activity = "finding dead stones..."
+        elif self.worker.waiting("heat", self.version):
+            activity = "reading the net's view..."
+        else:
+            activity = ""
+        return [f"You: {colour_name(self.human)}   komi {g.komi:g}", second,
+                f"Captures  B {g.board.captures(BLACK)}  W {g.board.captures(WHITE)}", activity]
+
+    # ------------------------------------------------------------ events and drawing
 
     def handle(self, event) -> None:
         if event.type == pygame.QUIT:
             self.running = False
         elif event.type == pygame.VIDEORESIZE:
-            self.screen = pygame.display.set_mode((max(500, event.w), max(400, event.h)), pygame.RESIZABLE)
+            size = (max(MIN_WINDOW[0], event.w), max(MIN_WINDOW[1], event.h))
+            self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         elif event.type == pygame.MOUSEMOTION:
             point = self.board_view().to_point(*event.pos)
-            self.hover = None if point is None else point[0] * 19 + point[1]
+            self.hover = None if point is None else point[0] * self.game.size + point[1]
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
-            for button in self.buttons():
+            layout = self.layout()
+            for button in layout.buttons:
                 if button.rect.collidepoint(event.pos):
                     self.key(button.key)
                     return
-            point = self.board_view().to_point(*event.pos)
+            point = layout.board.to_point(*event.pos)
             if point is not None:
-                idx = point[0] * 19 + point[1]
-                self.toggle_dead(idx) if self.scoring else self.play_human(idx)
+                idx = point[0] * self.game.size + point[1]
+                self.toggle_dead(idx) if self.mode is Mode.SCORING else self.play_human(idx)
         elif event.type == pygame.KEYDOWN:
             if self.prompt is not None:
                 self.type_prompt(event)
@@ -307,73 +458,67 @@ class App:
         elif event.unicode and event.unicode.isprintable():
             self.prompt += event.unicode
 
+    def _step_review(self, step: int) -> None:
+        self.review_at += step
+        self.show_review()
+
     def key(self, key: int) -> None:
-        if key == pygame.K_ESCAPE:
-            self.running = False
-        elif key == pygame.K_p:
-            self.play_human(self.game.pass_idx)
-        elif key == pygame.K_u:
-            self.undo()
-        elif key == pygame.K_r:
-            self.resign()
-        elif key == pygame.K_n:
-            self.new_game()
-        elif key == pygame.K_s:
-            self.save()
-        elif key == pygame.K_l:
-            self.prompt = ""
-        elif key == pygame.K_h:
-            self.show_heat = not self.show_heat
-            self.update_heat()
-        elif key == pygame.K_v:
-            self.start_review()
-        elif key == pygame.K_RETURN and self.scoring:
+        actions = {
+            pygame.K_ESCAPE: lambda: setattr(self, "running", False),
+            pygame.K_p: lambda: self.play_human(self.game.pass_idx),
+            pygame.K_u: self.undo,
+            pygame.K_r: self.resign,
+            pygame.K_n: self.new_game,
+            pygame.K_s: self.save,
+            pygame.K_l: lambda: setattr(self, "prompt", ""),
+            pygame.K_h: self.toggle_heat,
+            pygame.K_v: self.start_review,
+        }
+        if key in actions:
+            actions[key]()
+        elif key == pygame.K_RETURN and self.mode is Mode.SCORING:
             self.accept_score()
-        elif key in (pygame.K_LEFT, pygame.K_RIGHT) and self.review is not None:
-            self.review_at += 1 if key == pygame.K_RIGHT else -1
-            self.show_review()
+        elif key in (pygame.K_LEFT, pygame.K_RIGHT) and self.mode is Mode.REVIEW:
+            self._step_review(1 if key == pygame.K_RIGHT else -1)
 
     def draw(self) -> None:
-        view = self.board_view()
-        stones = self.game.board.state[STONE]
+        layout = self.layout()
+        view = layout.board
+        stones = self.game.board.state[0]
         last = self.game.last_move[1] if self.game.last_move else None
-        draw_board(self.screen, view, stones, last, self.heat, self.labels, self.dead if self.scoring else None)
-        if (self.hover is not None and not self.scoring and self.review is None and self.result is None
-                and self.game.to_move == self.human and self.game.is_legal(self.hover)):
-            x, y = view.to_pixel(*divmod(self.hover, 19))
-            ghost = pygame.Surface(self.screen.get_size(), pygame.SRCALPHA)
+        marks = self.dead if self.mode in (Mode.SCORING, Mode.OVER) else None
+        draw_board(self.screen, view, stones, last, self.heat, self.labels, marks)
+        if (self.hover is not None and self.mode is Mode.PLAYING and self.game.to_move == self.human
+                and self.game.is_legal(self.hover)):
+            x, y = view.to_pixel(*divmod(self.hover, self.game.size))
+            r = int(view.cell * 0.47)
+            ghost = pygame.Surface((2 * r + 2, 2 * r + 2), pygame.SRCALPHA)
             shade = (20, 20, 20, 110) if self.human == BLACK else (250, 250, 250, 140)
-            pygame.draw.circle(ghost, shade, (x, y), int(view.cell * 0.47))
-            self.screen.blit(ghost, (0, 0))
-        self.draw_panel()
+            pygame.draw.circle(ghost, shade, (r + 1, r + 1), r)
+            self.screen.blit(ghost, (x - r - 1, y - r - 1))
+        self.draw_panel(layout)
         pygame.display.flip()
 
-    def draw_panel(self) -> None:
-        w, h = self.screen.get_size()
-        pygame.draw.rect(self.screen, (45, 40, 36), (w - PANEL, 0, PANEL, h))
-        g = self.game
-        lines = [
-            f"You: {colour_name(self.human)}   komi {g.komi:g}",
-            f"Move {g.move_number}: " + ("game over" if self.result else f"{colour_name(g.to_move)} to play"),
-            f"Captures  B {g.board.captures(BLACK)}  W {g.board.captures(WHITE)}",
-            "thinking..." if self.thinking else (f"Result: {self.result}" if self.result else ""),
-        ]
-        for i, text in enumerate(lines):
-            self.screen.blit(self.font.render(text, True, (235, 230, 220)), (w - PANEL + 16, 20 + 30 * i))
-        for button in self.buttons():
+    def draw_panel(self, layout: Layout) -> None:
+        panel = layout.panel
+        pygame.draw.rect(self.screen, PANEL_BG, panel)
+        big, small = layout.big, layout.small
+        for i, text in enumerate(self.status()):
+            self.screen.blit(big.render(text, True, TEXT), (panel.x + 14, layout.status_top + layout.line * i))
+        for button in layout.buttons:
             active = button.label == "Heatmap" and self.show_heat
             pygame.draw.rect(self.screen, (120, 95, 60) if active else (85, 72, 58), button.rect, border_radius=6)
-            label = self.small.render(f"{button.label}  [{pygame.key.name(button.key).upper()}]", True, (240, 235, 225))
+            label = small.render(f"{button.label}  [{pygame.key.name(button.key).upper()}]", True, (240, 235, 225))
             self.screen.blit(label, label.get_rect(center=button.rect.center))
         text = f"Load SGF: {self.prompt}_" if self.prompt is not None else self.message
-        for i, chunk in enumerate(_wrap(text, 26)):
-            self.screen.blit(self.small.render(chunk, True, (250, 210, 150)), (w - PANEL + 16, h - 110 + 20 * i))
+        for i, chunk in enumerate(wrap(text, small, panel.width - 28)[-MESSAGE_LINES:]):
+            self.screen.blit(small.render(chunk, True, NOTE), (panel.x + 14, layout.message_top + layout.message_line * i))
 
     def frame(self) -> None:
-        """Handle pending events, take the opponent's reply if ready, draw once."""
+        """Handle pending events, take finished jobs' results, draw once."""
         for event in pygame.event.get():
             self.handle(event)
-        self.poll_opponent()
+        self.poll()
         self.draw()
 
     def run(self) -> None:
@@ -386,18 +531,22 @@ class App:
         pygame.quit()
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if len(line) + len(word) + 1 > width and line:
+def wrap(text: str, font, width: int) -> list[str]:
+    """Lines of ``text`` that fit ``width`` pixels in ``font``."""
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and font.size(candidate)[0] > width:
             lines.append(line)
             line = word
         else:
-            line = f"{line} {word}".strip()
+            line = candidate
     return lines + ([line] if line else [])
 
 
 def main(model: str | None = None, engine: str | None = None, colour: str = "black", handicap: int = 0,
-         komi: float = 7.5) -> int:
-    App(model, engine, colour, handicap, komi).run()
+         komi: float = 7.5, size: int = 19) -> int:
+    import torch  # noqa: F401  (imported before the window opens: loading libtorch holds the GIL)
+
+    App(model, engine, colour, handicap, komi, board_size=size).run()
     return 0
