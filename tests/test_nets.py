@@ -60,8 +60,8 @@ def test_parameter_count_of_the_match_net():
 def test_point_bias_maps_to_other_sizes_by_edge_distance():
     """On 9x9 each point takes the 19x19 bias of the point as far from its nearer edges
     (A1 <- A1, G3 <- Q3, C7 <- C17, G7 <- Q17, J9 <- T19, centre E5 <- E15); bilinear keeps
-    the corners; zero
-    is zero; the trained size is unchanged, and the net's logits have the board's shape."""
+    the corners; zero is zero; the trained size is unchanged; the logits have the board's
+    shape, and a value net gives logits (and values of 0) on other sizes."""
     bias = torch.arange(361.0)
     edge = resized_point_bias(bias, 19, 9).view(9, 9)
     grid = bias.view(19, 19)
@@ -75,3 +75,39 @@ def test_point_bias_maps_to_other_sizes_by_edge_distance():
     net = PolicyNet(PolicyConfig(filters=4, layers=2))
     assert net(torch.zeros(2, 48, 13, 13)).shape == (2, 169)
     assert resized_point_bias(bias, 19, 25).view(25, 25)[12, 12] == grid[9, 9]  # larger: the centre repeats
+    from gonet.game import Game
+    from gonet.policy import Policy
+
+    probs, values = Policy(PolicyNet(PolicyConfig(filters=4, layers=2, value_head=True))).evaluate([Game(9)])
+    assert probs.shape == (1, 82) and values.tolist() == [0.0]
+
+
+def test_value_head_returns_logits_and_values():
+    """With ``value_head`` the net returns the same logits as the policy alone plus one
+    value in [-1, 1] per position; it needs each position's komi; without it the net
+    returns logits only and has no value weights."""
+    torch.manual_seed(0)
+    net = PolicyNet(PolicyConfig(filters=8, layers=3, value_head=True))
+    x = torch.rand(4, 48, 19, 19)
+    logits, values = net(x, torch.tensor([7.5, -7.5, 0.5, 0.0]))
+    assert logits.shape == (4, 361) and values.shape == (4,)
+    assert bool((values.abs() <= 1).all())
+    assert torch.equal(logits, net.move_logits(x))
+    with pytest.raises(ValueError, match="komi"):
+        net(x)
+    plain = PolicyNet(PolicyConfig(filters=8, layers=3))
+    assert isinstance(plain(x), torch.Tensor) and not any(k.startswith("value_head") for k in plain.state_dict())
+
+
+def test_value_head_sees_komi_and_the_whole_board():
+    """The head's inputs: the komi (from the side to move's view) changes the value, and so
+    does a change at a single point of the trunk's features."""
+    from gonet.nets import ValueHead
+
+    torch.manual_seed(0)
+    head = ValueHead(channels=4, board_size=19)
+    features = torch.rand(1, 4, 19, 19)
+    assert head(features, torch.tensor([7.5])) != head(features, torch.tensor([-7.5]))
+    moved = features.clone()
+    moved[0, :, 18, 18] += 5
+    assert head(moved, torch.tensor([7.5])) != head(features, torch.tensor([7.5]))
