@@ -131,6 +131,22 @@ def test_override_config_parsing():
         "reportAnalysisWinratesAs": "BLACK", "homeDataDir": "/x", "maxVisits": "5"}
 
 
+def test_cli_takes_katago_flags(model):
+    """``gonet analysis`` started as KaTrain starts KataGo (-model, -config, -override-config)
+    notes what it ignores on stderr and answers from Black's view on stdout."""
+    import subprocess
+
+    query = json.dumps({**QUERY, "analyzeTurns": [3], "includeOwnership": True}) + "\n"
+    done = subprocess.run([sys.executable, "-m", "gonet", "analysis", "--model", model, "-model", "kata.bin.gz",
+                           "-config", "analysis.cfg", "-override-config",
+                           "reportAnalysisWinratesAs=BLACK,homeDataDir=/tmp"],
+                          input=query, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (answer,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answer["rootInfo"]["currentPlayer"] == "W" and answer["ownership"][vertex_to_idx("Q16", 19)] > 0
+    assert "kata.bin.gz" in done.stderr and "homeDataDir" in done.stderr
+
+
 # ---------------------------------------------------------------- KaTrain
 
 
