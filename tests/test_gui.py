@@ -177,6 +177,26 @@ def test_no_frame_over_100ms_while_the_shipped_net_loads_and_works(tmp_path):
         pygame.quit()
 
 
+def test_a_model_that_does_not_load_is_reported(tmp_path):
+    """A bad model file: the window keeps running and says why there is no net."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    app = App(model=str(bad), save_dir=tmp_path, seed=0)
+    try:
+        end = time.time() + 60
+        while app.load_error is None and time.time() < end:
+            app.frame()
+            time.sleep(0.01)
+        assert "load failed" in app.message and app.status()[3] == "no net (see below)"
+        click(app, "D4")  # you can still place stones; the reply job reports the missing net
+        for _ in range(50):
+            app.frame()
+            time.sleep(0.01)
+        assert app.game.move_number == 1 and "no net" in app.message
+    finally:
+        pygame.quit()
+
+
 def test_screenshot_is_not_blank(app, tmp_path):
     click(app, "D4")
     settle(app)

@@ -129,6 +129,7 @@ class App:
         self.board_size = board_size
         self.save_dir = Path(save_dir)
         self._player = None
+        self.load_error: Exception | None = None
         self._engine = None
         self.version = 0  # bumped by every change of position: stale job results are dropped
         self.worker = Worker(lambda: self.version)
@@ -158,9 +159,16 @@ class App:
         self._player = Player(load_policy(self.model), seed=int(self.rng.integers(1 << 30)))
         return self._player
 
+    @property
+    def net(self):
+        """The loaded player, for worker jobs (they run after the load job)."""
+        if self._player is None:
+            raise RuntimeError(f"no net: {self.load_error}")
+        return self._player
+
     def _engine_move(self, game: Game) -> int:
         if self.engine_command is None:
-            return self._player.choose(game)
+            return self.net.choose(game)
         from gonet.coords import vertex_to_idx
         from gonet.match import GtpProcess
 
@@ -178,10 +186,10 @@ class App:
         return -1 if answer == "resign" else vertex_to_idx(answer, game.size)
 
     def _heat_of(self, game: Game) -> tuple[np.ndarray | None, dict[int, str]]:
-        probs = self._player.move_probabilities(game)[: game.pass_idx]
+        probs = self.net.move_probabilities(game)[: game.pass_idx]
         if probs.max() <= 0:
             return None, {}
-        return probs / probs.max(), {i: f"{round(100 * p)}" for i, p in self._player.top_moves(game, 5)}
+        return probs / probs.max(), {i: f"{round(100 * p)}" for i, p in self.net.top_moves(game, 5)}
 
     def _dead_of(self, game: Game) -> set[int]:
         from gonet.ownership import dead_stones
@@ -189,7 +197,7 @@ class App:
         return set(dead_stones(game).tolist())
 
     def _verdict(self, game: Game, colour: int, played: int) -> str:
-        top = [idx for idx, _ in self._player.top_moves(game, 5)]
+        top = [idx for idx, _ in self.net.top_moves(game, 5)]
         verdict = f"net's #{top.index(played) + 1}" if played in top else "not in the net's top 5"
         return (f"move {game.move_number + 1}: {colour_name(colour)} played "
                 f"{idx_to_vertex(played, game.size)} ({verdict})")
@@ -209,6 +217,8 @@ class App:
             if self.worker.pending.get(kind) == version:
                 del self.worker.pending[kind]
             if isinstance(value, Exception):
+                if kind == "load":
+                    self.load_error = value
                 self.message = f"{kind} failed: {value}"
             elif kind != "load" and value is not None and version == self.version:
                 getattr(self, f"_take_{kind}")(value)
@@ -407,7 +417,9 @@ class App:
         else:
             whose = "your move" if g.to_move == self.human else "opponent's move"
             second = f"Move {g.move_number + 1}: {colour_name(g.to_move)}, {whose}"
-        if self._player is None:
+        if self.load_error is not None:
+            activity = "no net (see below)"
+        elif self._player is None:
             activity = "loading the net..."
         elif self.thinking:
             activity = "thinking..."
