@@ -86,6 +86,7 @@ class Turn:
     include_ownership: bool
     include_policy: bool
     avoid: set[int] = field(default_factory=set)
+    serial: int = 0  # order of arrival, for terminate_all
 
 
 def analyse(player, game: Game, ownership_wanted: bool, policy_wanted: bool, avoid: set[int]) -> Analysis:
@@ -236,7 +237,6 @@ class AnalysisEngine:
         self._dropped: set[tuple[str, int | None]] = set()  # (id, turn) terminated; turn None = all turns
         self._drop_all_before = 0  # turns queued before this serial are terminated
         self._serial = 0
-        self._serials: dict[int, int] = {}
         self._worker = threading.Thread(target=self._work, daemon=True)
         self._worker.start()
 
@@ -280,7 +280,7 @@ class AnalysisEngine:
             self.emit({"id": query["id"], "warning": warning})
         for turn in turns:
             self._serial += 1
-            self._serials[id(turn)] = self._serial
+            turn.serial = self._serial
             self._queue.put(turn)
 
     def _action(self, query: dict, action: str) -> None:
@@ -307,7 +307,7 @@ class AnalysisEngine:
     def _terminated(self, turn: Turn) -> bool:
         qid = str(turn.query["id"])
         return ((qid, None) in self._dropped or (qid, turn.turn) in self._dropped
-                or self._serials.get(id(turn), 0) < self._drop_all_before)
+                or turn.serial < self._drop_all_before)
 
     def _work(self) -> None:
         while True:
@@ -322,7 +322,6 @@ class AnalysisEngine:
                 log.exception("analysis failed")
                 self.emit({"id": turn.query["id"], "error": f"internal error: {type(e).__name__}: {e}"})
             finally:
-                self._serials.pop(id(turn), None)
                 self._queue.task_done()
 
     def run(self, stdin: TextIO = sys.stdin) -> None:

@@ -126,6 +126,17 @@ def test_actions_version_terminate_and_territory_warning(model):
     assert not any(qid == "long7" for qid, _ in answered)  # its 3 turns queued behind 21 others
 
 
+def test_terminate_all_drops_what_was_queued_before_it(model):
+    """terminate_all drops every turn queued before it, not the queries after it."""
+    query = {"boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]], "analyzeTurns": [0, 1]}
+    lines = [{**query, "id": f"q{i}"} for i in range(6)] + [{"id": "all", "action": "terminate_all"},
+                                                               {**query, "id": "after"}]
+    got = exchange(model, *lines)
+    answered = [g["id"] for g in got if "moveInfos" in g]
+    assert {"id": "all", "action": "terminate_all"} in got
+    assert answered.count("after") == 2 and "q5" not in answered and len(answered) <= 4
+
+
 def test_override_config_parsing():
     assert parse_overrides(["reportAnalysisWinratesAs=BLACK, homeDataDir=/x", "maxVisits=5"]) == {
         "reportAnalysisWinratesAs": "BLACK", "homeDataDir": "/x", "maxVisits": "5"}
