@@ -61,10 +61,14 @@ def settle(app, timeout=60.0) -> list[float]:
 
 
 def test_click_plays_and_net_replies(app):
-    """A click on D4 puts a black stone there; the net's reply arrives without blocking."""
+    """A click on D4 puts a black stone there; the net's reply arrives without blocking,
+    whatever else is asked meanwhile."""
     click(app, "D4")
     assert app.game.board.colour_at(vertex_to_idx("D4", 19)) == BLACK
+    press(app, pygame.K_h)  # heat map on and off while the net thinks: the reply still comes
+    press(app, pygame.K_h)
     settle(app)
+    assert app.heat is None
     assert app.game.move_number == 2 and app.game.moves[1][0] == WHITE
     click(app, "D4")  # occupied: refused with a message, nothing changes
     assert app.game.move_number == 2 and "occupied" in app.message

@@ -232,7 +232,8 @@ class App:
         self.changed()
 
     def _take_heat(self, value) -> None:
-        self.heat, self.labels = value
+        if self.show_heat:  # not switched off meanwhile
+            self.heat, self.labels = value
 
     def _take_dead(self, dead: set[int]) -> None:
         self.dead = dead
@@ -369,14 +370,12 @@ class App:
             self.message = f"end of game, result {record.result or '?'}"
 
     def toggle_heat(self) -> None:
+        """The position is unchanged: a pending reply or verdict still counts."""
         self.show_heat = not self.show_heat
-        self.version += 1  # re-ask for this position's heat (or drop it)
         self.heat, self.labels = None, {}
         if self.show_heat and not self.game.is_over():
             game = self.snapshot()
             self.worker.submit("heat", self.version, lambda: self._heat_of(game))
-            if self.mode is Mode.PLAYING and self.game.to_move != self.human:
-                self.worker.submit("reply", self.version, lambda: self._engine_move(game))
 
     # ------------------------------------------------------------ layout and status
 
