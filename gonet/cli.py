@@ -102,7 +102,7 @@ def _selfplay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gonet.coords import colour_name
-    from gonet.ownership import dead_stones
+    from gonet.ownership import estimated_score
     from gonet.player import Player, self_play
     from gonet.policy import load_policy
     from gonet.sgf import game_to_sgf
@@ -111,7 +111,8 @@ def _selfplay(args: argparse.Namespace) -> int:
     game = self_play(player, komi=args.komi, max_moves=args.max_moves)
     record = game.to_record()
     if game.is_over() or game.move_number >= args.max_moves:
-        record.result = game.result(dead_stones(game))  # as GTP final_score and the board
+        score = estimated_score(game)
+        record.result = "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
     else:
         record.result = f"{colour_name(-game.to_move)}+R"
     Path(args.out).write_text(game_to_sgf(record, black="gonet", white="gonet"))
