@@ -16,10 +16,11 @@ One JSON query per input line; one JSON answer per analysed turn, one line each,
    a ``terminate`` read while a long query waits takes effect.
 4. **What an answer says** (:func:`analyse`, the one place that works out an analysis):
    the policy net's most likely sensible moves as ``moveInfos`` in order, ``prior`` the
-   net's probability. There is no search yet, so every candidate has ``visits`` 1, and
-   ``winrate`` 0.5, ``lcb`` 0.5 and ``utility`` 0 are placeholders; ``scoreLead`` is the
-   random playouts' estimate (ownership.py) for the position, the same for every
-   candidate. ``ownership`` (playouts) and ``policy`` (362 values, -1 for illegal points)
+   net's probability. There is no search yet (``maxVisits``, ``priority`` and
+   ``reportDuringSearchEvery`` have nothing to act on), so every candidate has ``visits``
+   1, and ``winrate`` 0.5, ``lcb`` 0.5 and ``utility`` 0 are placeholders; ``scoreLead``
+   is the random playouts' estimate (ownership.py) for the position, the same for every
+   candidate (noisy: about ±5 points from one position to the next). ``ownership`` (playouts) and ``policy`` (362 values, -1 for illegal points)
    come when asked; ``avoidMoves`` for the side to move are left out of the candidates.
 5. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
    unless ``reportAnalysisWinratesAs`` is ``BLACK`` or ``WHITE`` (in the query's
