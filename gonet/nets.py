@@ -76,7 +76,7 @@ class PolicyConfig:
 
 BIAS_MAPS = ("edge", "bilinear", "zero")
 """How a net trained on one board size gets its per-point bias on another (see
-:func:`resized_point_bias`); ``edge`` won the matches in docs/benchmarks.md."""
+:func:`resized_point_bias`); docs/benchmarks.md has the matches that compare them."""
 
 
 @lru_cache(maxsize=None)
