@@ -159,7 +159,7 @@ class Policy:
         """(B, C, N, N) planes and (B,) komi from the side to move's view → ((B, N*N) logits,
         (B,) values from the side to move's view; 0 without a value head), one forward pass."""
         x = torch.as_tensor(planes).to(self.device).float()
-        if not self.has_value or x.shape[-1] != self.board_size:  # see evaluate: no value on other sizes
+        if not self.has_value:
             logits = self.net.move_logits(x)
             return logits.float().cpu().numpy(), np.zeros(len(logits), dtype=np.float32)
         logits, values = self.net(x, torch.as_tensor(komi, dtype=torch.float32, device=self.device))
@@ -177,8 +177,8 @@ class Policy:
     def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """((B, N*N+1) legal move probabilities as :meth:`predict`, (B,) values in [-1, 1]
         from the side to move's view, 0 without a value head) for a batch of games. Any
-        board size: the policy maps its point bias (``nets.resized_point_bias``); the value
-        head's weights are for ``board_size`` only, so other sizes get values of 0.
+        board size: the policy maps its point bias (``nets.resized_point_bias``) and the
+        value head pools over the board.
 
         One forward pass: with ``symmetries`` S > 1 the S transformed copies of the batch go
         through the net together, the probabilities are averaged back in the original
