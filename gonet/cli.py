@@ -112,6 +112,12 @@ def _gtp(args: argparse.Namespace) -> int:
     return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
 
 
+def _analysis(args: argparse.Namespace) -> int:
+    from gonet.analysis import main as analysis_main
+
+    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config)
+
+
 def _match(args: argparse.Namespace) -> int:
     import shlex
 
@@ -152,9 +158,9 @@ def _selfplay(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
-    from gui.app import main as play_main
+    from gonet.gui.app import main as play_main
 
-    return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
+    return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size)
 
 
 def _check_model_file(args: argparse.Namespace) -> None:
@@ -227,6 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(run=_gtp)
 
+    p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("-model", dest="katago_model", help="KataGo's flag: a gonet .pt is used, anything else noted")
+    p.add_argument("-config", action="append", help="KataGo's flag: accepted and ignored")
+    p.add_argument("-override-config", action="append", dest="override_config",
+                   help="KataGo's flag: reportAnalysisWinratesAs=BLACK|WHITE|SIDETOMOVE is honoured")
+    p.add_argument("-human-model", "-analysis-threads", dest="ignored", action="append", help=argparse.SUPPRESS)
+    p.add_argument("-quit-without-waiting", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=_analysis)
+
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
     p.add_argument("--games", type=COUNT, default=10)
     p.add_argument("--opponent", default="/usr/games/gnugo --mode gtp --level 1", help="GTP command line")
@@ -259,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
+    p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

@@ -12,6 +12,7 @@ and results through its methods and the conventions below, never the engine's st
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,7 @@ from gonet.board import (
     STONE,
     Board,
     IllegalMove,
+    legal_mask_into,
     legality,
     new_journal,
     no_journal,
@@ -36,6 +38,7 @@ from gonet.coords import BLACK, DEFAULT_KOMI, WHITE, colour_name, idx_to_vertex,
 
 if TYPE_CHECKING:
     from gonet.sgf import GameRecord
+
 
 def result_text(score: float) -> str:
     """SGF RE for an area score from Black's view: ``B+3.5``, ``W+0.5`` or ``0``."""
@@ -73,6 +76,9 @@ def fixed_handicap_points(stones: int, size: int) -> list[int]:
     return points
 
 
+_NO_HASHES = np.zeros(0, dtype=np.int64)  # legal_mask_into's "no superko"
+
+
 class Game:
     """A game in progress. ``play`` validates (including positional superko when on)."""
 
@@ -88,6 +94,7 @@ class Game:
         self.played_at = np.full(size * size, -SETUP_AGE, dtype=np.int64)
         self._history: list[tuple[np.ndarray, np.ndarray, int]] = []  # state, played_at, to_move
         self._seen = Counter([self.board.zobrist])  # positions so far, for superko
+        self._seen_sorted = np.array([self.board.zobrist], dtype=np.int64)  # the same, for the mask kernel
         self.journal = new_journal()  # scratch for kernels that play and undo in place
 
     @property
@@ -148,10 +155,10 @@ class Game:
 
     def legal_moves(self, colour: int | None = None) -> np.ndarray:
         """``bool[N*N + 1]``: legal points, and pass (always legal) last."""
-        mask = np.zeros(self.pass_idx + 1, dtype=bool)
-        for idx in np.flatnonzero(self.board.state[0] == 0):
-            mask[idx] = self.is_legal(int(idx), colour)
-        mask[self.pass_idx] = True
+        colour = self.to_move if colour is None else colour
+        seen = self._seen_sorted if self.superko else _NO_HASHES
+        mask = np.empty(self.pass_idx + 1, dtype=bool)
+        legal_mask_into(self.board.state, self.board.nbr, colour, seen, mask)
         return mask
 
     def play(self, idx: int, colour: int | None = None) -> int:
@@ -166,7 +173,7 @@ class Game:
         if idx != self.pass_idx:
             self.played_at[idx] = len(self.moves)
         self.moves.append((colour, idx))
-        self._seen[self.board.zobrist] += 1
+        self._remember(self.board.zobrist, +1)
         self.to_move = -colour
         return captured
 
@@ -174,9 +181,21 @@ class Game:
         """Take back the last move; raises ``IndexError`` when there is none."""
         if not self.moves:
             raise IndexError("no move to undo")
-        self._seen[self.board.zobrist] -= 1
+        self._remember(self.board.zobrist, -1)
         self.board.state, self.played_at, self.to_move = self._history.pop()
         self.moves.pop()
+
+    def _remember(self, zobrist: int, change: int) -> None:
+        """Count a position in (+1) or out (-1). ``_seen_sorted`` lists the positions with a
+        count, sorted, for :func:`legal_mask_into`; it is replaced, never written in place,
+        so copies of a game may share it."""
+        self._seen[zobrist] += change
+        if self._seen[zobrist] == (1 if change > 0 else 0):
+            seen = self._seen_sorted
+            at = int(np.searchsorted(seen, zobrist))
+            parts = (seen[:at], np.array([zobrist], dtype=np.int64), seen[at:]) if change > 0 \
+                else (seen[:at], seen[at + 1:])
+            self._seen_sorted = np.concatenate(parts)
 
     def place_setup(self, stones: list[tuple[int, int]]) -> None:
         """Add setup stones (SGF AB/AW or handicap) before the first move."""
@@ -186,6 +205,7 @@ class Game:
             self.board.setup(idx, colour)
             self.setup.append((colour, idx))
         self._seen = Counter([self.board.zobrist])
+        self._seen_sorted = np.array([self.board.zobrist], dtype=np.int64)
 
     def place_handicap(self, points: list[int]) -> None:
         """Black's handicap stones on an empty board; White moves next."""
@@ -197,13 +217,22 @@ class Game:
         self.handicap = len(points)
         self.to_move = WHITE
 
-    def score(self) -> float:
-        """Tromp-Taylor area score with komi, from Black's view (> 0: Black wins)."""
-        return self.board.score(self.komi)
+    def score(self, dead: Iterable[int] = ()) -> float:
+        """Tromp-Taylor area score with komi, from Black's view (> 0: Black wins), after the
+        ``dead`` stones come off: the one scoring rule of GTP ``final_score``, the board
+        and the env (the callers differ only in who decides which stones are dead)."""
+        dead = set(int(p) for p in dead)
+        if not dead:
+            return self.board.score(self.komi)
+        alive = Board(self.size)
+        for p in np.flatnonzero(self.board.state[0]):
+            if int(p) not in dead:
+                alive.setup(int(p), int(self.board.state[0, p]))
+        return alive.score(self.komi)
 
-    def result(self) -> str:
-        """SGF-style result by area score: ``B+3.5``, ``W+0.5`` or ``0``."""
-        return result_text(self.score())
+    def result(self, dead: Iterable[int] = ()) -> str:
+        """SGF-style result by :meth:`score`: ``B+3.5``, ``W+0.5`` or ``0``."""
+        return result_text(self.score(dead))
 
     def to_record(self, name: str = "") -> GameRecord:
         """The game as a plain record (result by area score once two passes ended it)."""

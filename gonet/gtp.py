@@ -27,7 +27,7 @@ import numpy as np
 
 from gonet import __version__
 from gonet.board import IllegalMove
-from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
+from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
 
@@ -223,8 +223,10 @@ class GtpEngine:
         self._quit = True
 
     def cmd_boardsize(self, size: int):
-        if size != self.board_size:
-            raise GtpError("unacceptable size")
+        try:
+            check_size(size)  # the net plays every size the rules engine does
+        except ValueError:
+            raise GtpError("unacceptable size") from None
         self.game = Game(size, self.komi, self.superko)
 
     def cmd_clear_board(self):
@@ -351,8 +353,6 @@ class GtpEngine:
             raise GtpError("cannot open file") from None
         except SgfError as e:
             raise GtpError(f"cannot load file: {e.reason}") from None
-        if record.size != self.board_size:
-            raise GtpError("unacceptable size")
         moves = None if move_number is None else max(0, move_number - 1)
         try:
             game = Game.from_record(record, moves, superko=self.superko)
@@ -386,10 +386,7 @@ class GtpEngine:
         return dead_stones(self.game, self.player.playouts)
 
     def cmd_final_score(self):
-        from gonet.ownership import estimated_score
-
-        score = estimated_score(self.game, self.player.playouts)
-        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        return self.game.result(self._dead())  # the board's rule too: Game.score
 
     def cmd_final_status_list(self, status: str):
         if status not in ("dead", "alive", "seki"):

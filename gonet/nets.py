@@ -8,7 +8,9 @@ policy net, the MNIST classifier and the spoken-digit model are all built from i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -72,6 +74,43 @@ class PolicyConfig:
         return asdict(self)
 
 
+BIAS_MAPS = ("edge", "bilinear", "zero")
+"""How a net trained on one board size gets its per-point bias on another (see
+:func:`resized_point_bias`); docs/benchmarks.md has the matches that compare them."""
+
+
+@lru_cache(maxsize=None)
+def _edge_lines(trained: int, size: int) -> np.ndarray:
+    """For each line of a ``size`` board, the line of the ``trained`` board at the same
+    distance from the nearer edge (the centre line when the board is larger)."""
+    lines = []
+    for i in range(size):
+        d = min(i, size - 1 - i, (trained - 1) // 2)
+        lines.append(d if i <= size - 1 - i else trained - 1 - d)
+    return np.array(lines)
+
+
+def resized_point_bias(bias: torch.Tensor, trained: int, size: int, how: str = "edge") -> torch.Tensor:
+    """A ``trained``-board bias (``(T*T,)``) for a ``size`` board (``(N*N,)``).
+
+    The conv trunk is the same on every board; only the bias is tied to a size. What it
+    learned is mostly about the edges (2nd line low, 3rd and 4th lines high), so ``edge``
+    gives each point the bias of the point as far from the two nearer edges on the trained
+    board; ``bilinear`` resamples the whole map; ``zero`` drops it.
+    """
+    if size == trained:
+        return bias
+    if how == "zero":
+        return bias.new_zeros(size * size)
+    grid = bias.view(1, 1, trained, trained)
+    if how == "bilinear":
+        return nn.functional.interpolate(grid, size=(size, size), mode="bilinear", align_corners=True).flatten()
+    if how != "edge":
+        raise ValueError(f"unknown bias map {how!r}; use one of {BIAS_MAPS}")
+    lines = torch.as_tensor(_edge_lines(trained, size), device=bias.device)
+    return grid[0, 0][lines][:, lines].flatten()  # (N*N,)
+
+
 VALUE_CHANNELS = 32  # 1x1 conv maps the value head pools (AlphaGo Zero: 1 map, flattened)
 VALUE_HIDDEN = 256   # AlphaGo Zero's value head width
 KOMI_SCALE = 7.5     # komi enters the value head in units of a usual komi...
@@ -112,7 +151,10 @@ class PolicyNet(nn.Module):
     """AlphaGo's SL policy network: a 5x5 conv, ``layers - 2`` 3x3 convs (all with k filters,
     zero padding, ReLU, no pooling), then a 1x1 conv to one plane plus a separate learned
     bias for each point. Returns logits over the N*N points (softmax is the loss's job);
-    with ``config.value_head``, also a value from the same trunk (see :class:`ValueHead`)."""
+    with ``config.value_head``, also a value from the same trunk (see :class:`ValueHead`).
+    It plays every board size: the bias is mapped by ``bias_map`` (:data:`BIAS_MAPS`)."""
+
+    bias_map: str = "edge"
 
     def __init__(self, config: PolicyConfig = PolicyConfig()):
         super().__init__()
@@ -144,7 +186,9 @@ class PolicyNet(nn.Module):
 
     def policy_logits(self, features: torch.Tensor) -> torch.Tensor:
         """(B, k, N, N) trunk features → (B, N*N) move logits."""
-        return self.head(features).flatten(1) + self.point_bias  # (B, N*N)
+        size = features.shape[-1]
+        bias = resized_point_bias(self.point_bias, self.config.board_size, size, self.bias_map)
+        return self.head(features).flatten(1) + bias  # (B, N*N)
 
     def move_logits(self, planes: torch.Tensor) -> torch.Tensor:
         """(B, C, N, N) planes → (B, N*N) logits, without the value head (needs no komi)."""

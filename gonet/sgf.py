@@ -596,12 +596,19 @@ def _read_records(paths: list[Path], stats: ReadStats, size: int | None) -> Iter
 # ---------------------------------------------------------------- writing
 
 
+RULES = "Chinese"  # SGF RU for gonet's rules: area scoring, positional superko, no suicide
+
+
 def game_to_sgf(record: GameRecord, program: tuple[str, str] = ("gonet", ""), black: str | None = None,
-                white: str | None = None) -> str:
-    """SGF text of a record (setup, PL when White starts, moves, KM, HA, RE), via sgfmill."""
+                white: str | None = None, date: str | None = None) -> str:
+    """SGF text of a record (setup, PL when White starts, moves, KM, HA, RE, RU, DT when
+    given as ``YYYY-MM-DD``), via sgfmill."""
     game = sgf.Sgf_game(size=record.size)
     root = game.get_root()
     root.set("AP", program)
+    root.set("RU", RULES)
+    if date:
+        root.set("DT", date)
     root.set("KM", float(record.komi))
     if record.handicap:
         root.set("HA", record.handicap)

@@ -72,7 +72,7 @@ def test_play_and_errors_leave_state_unchanged(engine):
     before = engine.game.board.state.copy()
     for line, error in [("play w D4", "illegal move"), ("play x D5", "syntax error"),
                         ("play b Z99", "syntax error"), ("play b", "syntax error"), ("play b I5", "syntax error"),
-                        ("komi seven", "syntax error"), ("boardsize 13", "unacceptable size"),
+                        ("komi seven", "syntax error"), ("boardsize 26", "unacceptable size"),
                         ("boardsize", "syntax error"), ("final_status_list maybe", "syntax error")]:
         assert ask(engine, line) == f"? {error}\n\n", line
     assert (engine.game.board.state == before).all() and engine.game.move_number == 1
@@ -116,6 +116,21 @@ def test_handicap_commands(engine):
     stones = ask(engine, "place_free_handicap 11")[2:].split()
     assert len(stones) == 11 and len(set(stones)) == 11
     assert stones[:9] == "D4 Q16 D16 Q4 D10 Q10 K4 K16 K10".split()
+
+
+@pytest.mark.parametrize("size", [9, 13])
+def test_small_boards_play_and_load(engine, tmp_path, size):
+    """boardsize 9 and 13 are accepted (the 19x19 net maps its point bias); genmove plays
+    on that board and loadsgf takes a record of that size."""
+    assert ask(engine, f"boardsize {size}") == "=\n\n" and engine.game.size == size
+    for colour in "bw":
+        vertex = ask(engine, f"genmove {colour}")[2:].strip()
+        assert 0 <= vertex_to_idx(vertex, size) < size * size
+    assert engine.game.move_number == 2
+    sgf = tmp_path / "small.sgf"
+    sgf.write_text(f"(;GM[1]SZ[{size}]KM[5.5];B[cc];W[gg])")
+    assert ask(engine, f"loadsgf {sgf}") == "= black\n\n"
+    assert engine.game.size == size and engine.game.move_number == 2
 
 
 def test_loadsgf_and_printsgf_round_trip(engine, tmp_path):
@@ -307,7 +322,7 @@ def test_protocol_is_answered_at_once_while_the_model_loads(model, monkeypatch, 
     sgf.write_text("(;GM[1]SZ[19];B[pd])")
     try:
         for line, answer in [("protocol_version", "= 2"), ("name", "= gonet"), ("boardsize 19", "="),
-                             ("boardsize 13", "? unacceptable size"), ("clear_board", "="), ("komi 6.5", "="),
+                             ("boardsize 26", "? unacceptable size"), ("clear_board", "="), ("komi 6.5", "="),
                              ("play b D4", "="), ("undo", "="), (f"loadsgf {sgf}", "= white"),
                              ("fixed_handicap 2", "? board not empty"), ("list_commands", "= ")]:
             assert ask(engine, line).startswith(answer), line
