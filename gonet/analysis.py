@@ -42,9 +42,8 @@ from typing import TextIO
 import numpy as np
 
 from gonet import __version__
-from gonet.board import IllegalMove
 from gonet.coords import BLACK, WHITE, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
-from gonet.game import Game
+from gonet.game import DEFAULT_KOMI, Game, IllegalMove
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
         check_size(size)
     except ValueError as e:
         raise QueryError(str(e), "boardXSize") from None
-    komi = query.get("komi", 7.5)
+    komi = query.get("komi", DEFAULT_KOMI)
     if isinstance(komi, bool) or not isinstance(komi, (int, float)) or not -150 <= komi <= 150:
         raise QueryError("komi must be a number between -150 and 150", "komi")
     rules = query.get("rules", "tromp-taylor")

@@ -29,8 +29,8 @@ import numpy as np
 from gymnasium import spaces
 
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, vertex_to_idx
-from gonet.features import SENSIBLE, position_planes
-from gonet.game import Game
+from gonet.features import position_planes, sensible_moves
+from gonet.game import DEFAULT_KOMI, Game
 
 ALLOWED_SIZES = (9, 13, 19)
 
@@ -38,7 +38,7 @@ ALLOWED_SIZES = (9, 13, 19)
 class GoEnv(gym.Env):
     metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
-    def __init__(self, size: int = 19, komi: float = 7.5, opponent: str | Callable | None = None,
+    def __init__(self, size: int = 19, komi: float = DEFAULT_KOMI, opponent: str | Callable | None = None,
                  agent_colour: str = "black", features: bool = False, illegal: str = "penalty",
                  max_moves: int | None = None, render_mode: str | None = None):
         if size not in ALLOWED_SIZES:
@@ -80,15 +80,14 @@ class GoEnv(gym.Env):
 
     def _random_move(self, game: Game) -> int:
         """Uniform over legal moves that do not fill the mover's own eye; pass if none."""
-        mask = game.legal_moves()[: game.pass_idx] & position_planes(game)[SENSIBLE].reshape(-1).astype(bool)
-        choices = np.flatnonzero(mask)
+        choices = np.flatnonzero(sensible_moves(game))
         return int(self.np_random.choice(choices)) if len(choices) else game.pass_idx
 
     # ------------------------------------------------------------ gym API
 
     def _observation(self) -> dict:
         g = self.game
-        stones = g.board.state[0].reshape(g.size, g.size)
+        stones = g.stones.reshape(g.size, g.size)
         me = g.to_move
         board = np.stack([stones == me, stones == -me, stones == 0]).astype(np.uint8)
         obs = {"board": board, "action_mask": g.legal_moves().astype(np.int8)}
@@ -98,7 +97,7 @@ class GoEnv(gym.Env):
 
     def _info(self) -> dict:
         return {"to_move": colour_name(self.game.to_move), "move_number": self.game.move_number,
-                "captures": {"B": self.game.board.captures(BLACK), "W": self.game.board.captures(WHITE)}}
+                "captures": {"B": self.game.captures(BLACK), "W": self.game.captures(WHITE)}}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -148,11 +147,11 @@ class GoEnv(gym.Env):
 
     def render(self):
         if self.render_mode == "ansi":
-            return f"{self.game.board}\n{colour_name(self.game.to_move)} to move, move {self.game.move_number}\n"
+            return f"{self.game}\n{colour_name(self.game.to_move)} to move, move {self.game.move_number}\n"
         from gonet.render import board_image
 
         last = self.game.last_move[1] if self.game.last_move else None
-        frame = board_image(self.game.board.state[0], self.size, 512, last)
+        frame = board_image(self.game.stones, self.size, 512, last)
         if self.render_mode == "rgb_array":
             return frame
         if self.render_mode == "human":

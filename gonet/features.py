@@ -476,6 +476,20 @@ def batch_planes(size: int, setup_colours: np.ndarray, setup: np.ndarray, setup_
                          game_offsets, rows, out, LADDER_BUDGET)
 
 
+def sensible_points(game: Game) -> np.ndarray:
+    """bool[N*N + 1]: the points where the side to move may play by the simple rules without
+    filling its own eye (plane 46); pass excluded. Superko is :meth:`Game.legal_moves`'s."""
+    mask = np.zeros(game.pass_idx + 1, dtype=bool)
+    mask[: game.pass_idx] = position_planes(game)[SENSIBLE].reshape(-1) > 0
+    return mask
+
+
+def sensible_moves(game: Game) -> np.ndarray:
+    """bool[N*N + 1]: legal moves (superko included) that do not fill the mover's own eye;
+    pass excluded. What the players choose from."""
+    return game.legal_moves() & sensible_points(game)
+
+
 def side_komi(komi: float | np.ndarray, to_move: int | np.ndarray) -> float | np.ndarray:
     """The value head's komi input: what the side to move receives (+komi when White is to
     move, -komi when Black is), since the planes themselves do not say who is Black."""

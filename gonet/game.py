@@ -114,6 +114,19 @@ class Game:
         """``int8[N*N]``: BLACK, WHITE or EMPTY on each point (a copy)."""
         return self.board.state[STONE].astype(np.int8)
 
+    def captures(self, colour: int) -> int:
+        """Stones captured so far by ``colour``."""
+        return self.board.captures(colour)
+
+    def neighbours(self, idx: int) -> np.ndarray:
+        """The idxs orthogonally next to point ``idx`` (2 to 4 of them)."""
+        row = self.board.nbr[idx]
+        return row[row >= 0]
+
+    def __str__(self) -> str:
+        """The board as text: X Black, O White, top row first, GTP column letters."""
+        return str(self.board)
+
     def is_over(self) -> bool:
         """Two passes in a row end the game."""
         return len(self.moves) >= 2 and all(idx == self.pass_idx for _, idx in self.moves[-2:])

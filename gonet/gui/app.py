@@ -37,9 +37,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from gonet import __version__  # noqa: E402
-from gonet.board import IllegalMove  # noqa: E402
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex  # noqa: E402
-from gonet.game import Game, fixed_handicap_points  # noqa: E402
+from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points  # noqa: E402
 from gonet.render import BoardView, draw_board  # noqa: E402
 
 MIN_WINDOW = (640, 480)  # the layout below fits from here up
@@ -117,7 +116,7 @@ class App:
     """The board window: a game against an opponent (net or GTP engine), scoring, review."""
 
     def __init__(self, model: str | None = None, engine: str | None = None, colour: str = "black",
-                 handicap: int = 0, komi: float = 7.5, size: tuple[int, int] = (1000, 780),
+                 handicap: int = 0, komi: float = DEFAULT_KOMI, size: tuple[int, int] = (1000, 780),
                  save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
@@ -310,9 +309,9 @@ class App:
             self.finish(f"{colour_name(-self.human)}+R", "you resigned")
 
     def toggle_dead(self, idx: int) -> None:
-        if self.game.board.colour_at(idx) == 0:
-            return
         group = set(self.game.group(idx))
+        if not group:
+            return
         self.dead = self.dead - group if idx in self.dead else self.dead | group
 
     def accept_score(self) -> None:
@@ -429,7 +428,7 @@ class App:
         else:
             activity = ""
         return [f"You: {colour_name(self.human)}   komi {g.komi:g}", second,
-                f"Captures  B {g.board.captures(BLACK)}  W {g.board.captures(WHITE)}", activity]
+                f"Captures  B {g.captures(BLACK)}  W {g.captures(WHITE)}", activity]
 
     # ------------------------------------------------------------ events and drawing
 
@@ -495,7 +494,7 @@ class App:
     def draw(self) -> None:
         layout = self.layout()
         view = layout.board
-        stones = self.game.board.state[0]
+        stones = self.game.stones
         last = self.game.last_move[1] if self.game.last_move else None
         marks = self.dead if self.mode in (Mode.SCORING, Mode.OVER) else None
         draw_board(self.screen, view, stones, last, self.heat, self.labels, marks)
@@ -556,7 +555,7 @@ def wrap(text: str, font, width: int) -> list[str]:
 
 
 def main(model: str | None = None, engine: str | None = None, colour: str = "black", handicap: int = 0,
-         komi: float = 7.5, size: int = 19) -> int:
+         komi: float = DEFAULT_KOMI, size: int = 19) -> int:
     import torch  # noqa: F401  (imported before the window opens: loading libtorch holds the GIL)
 
     App(model, engine, colour, handicap, komi, board_size=size).run()
