@@ -106,6 +106,7 @@ _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib
 # and bz2's "Invalid data stream" are OSErrors
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_TRAILER = 8  # CRC32 and length
 _ZEROS = re.compile(rb"\0*")
 _COMPRESSED = ((_GZIP_MAGIC, gzip.GzipFile), (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
 
@@ -448,8 +449,11 @@ def _inflate(data: bytes) -> Iterator[bytes]:
             if not feed:
                 if pos >= len(data):
                     raise EOFError("compressed data ends before the end-of-stream marker")
-                feed = data[pos : pos + _READ_CHUNK]
-                pos += len(feed)
+                end = pos + _READ_CHUNK
+                if end > len(data) - _GZIP_TRAILER > pos:  # the last CRC and length on their own,
+                    end = len(data) - _GZIP_TRAILER  # so that a CRC failure comes after the pieces
+                feed = data[pos:end]
+                pos = end
             yield inflater.decompress(feed, _READ_CHUNK)
         pos -= len(inflater.unused_data)  # where the next member starts
 

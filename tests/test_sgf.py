@@ -14,12 +14,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sgfmill import sgf as sgfmill_sgf
 
 from gonet.coords import BLACK, WHITE, vertex_to_idx
+import gonet.sgf as sgf_module
 from gonet.sgf import (
     GameRecord,
     ReadStats,
@@ -27,6 +29,7 @@ from gonet.sgf import (
     iter_sgf_blobs,
     parse_game,
     read_records,
+    source_files,
     split_games,
 )
 
@@ -244,6 +247,43 @@ def test_encodings():
     assert skip_reason("(;SZ[9];B[ee])".encode("utf-16")) == "not text"
 
 
+@pytest.mark.parametrize(
+    "charset, result",
+    [
+        ("zlib", "W+é"),  # bytes codecs: sgfmill took them, then failed on RE with a LookupError
+        ("hex", "W+é"),
+        ("base64", "W+é"),
+        ("bz2", "W+é"),
+        ("uu", "W+é"),
+        ("quopri", "W+é"),
+        ("rot13", "W+é"),  # a str-to-str codec: no text encoding either
+        ("klingon", "W+é"),  # no codec at all
+        ("latin-1", "W+é"),
+        ("UTF-16", "bad encoding"),  # a text encoding that RE is not in
+        ("punycode", "bad encoding"),  # a codec whose own error is a UnicodeError
+    ],
+)
+def test_charset_that_is_no_text_encoding_reads_as_latin1(charset, result):
+    """A CA naming no text encoding is read as ISO-8859-1, as if absent; never an exception but SgfError."""
+    data = f"(;CA[{charset}]SZ[9]RE[W+é];B[ee])".encode("latin-1")
+    try:
+        record = parse_game(data, "t.sgf")
+    except SgfError as e:
+        assert e.reason == result
+    else:
+        assert (record.result, record.moves) == (result, [(BLACK, 40)])
+
+
+def test_bytes_codec_charset_costs_no_other_game(tmp_path):
+    """One file with CA[zlib] among others: the run reads every game (it used to end with a traceback)."""
+    (tmp_path / "a.sgf").write_bytes(game(";B[aa]"))
+    (tmp_path / "b.sgf").write_bytes(b"(;CA[zlib]SZ[9]RE[B+R];B[bb])")
+    (tmp_path / "c.sgf").write_bytes(game(";B[cc]"))
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)], [(BLACK, 10)], [(BLACK, 20)]]
+    assert records[1].result == "B+R" and not stats.skipped
+
+
 def test_sgf_error_message_and_pickle():
     """SgfError is a ValueError naming the record and reason, and survives pickling (for workers)."""
     with pytest.raises(ValueError) as info:
@@ -282,6 +322,13 @@ def test_collection_with_broken_middle_game():
         # a stray ']' breaks the game; reading resumes at the next root, not inside a variation
         (b"(;GM[1];B[aa]](;W[bb]))(;FF[4];B[cc])", [b"(;GM[1];B[aa]](;W[bb]))", b"(;FF[4];B[cc])"]),
         (b"(;GM[1];B[aa]", [b"(;GM[1];B[aa]"]),
+        # cut inside a comment: the '[' never closed must not take the next game with it
+        (b"(;GM[1]C[cut\n(;GM[1];B[bb])", [b"(;GM[1]C[cut\n", b"(;GM[1];B[bb])"]),
+        (b"(;GM[1]C[cut\\\n(;FF[4];B[bb])", [b"(;GM[1]C[cut\\\n", b"(;FF[4];B[bb])"]),  # cut after a '\\'
+        (b"(;GM[1];B[\n(;SZ[9];B[bb])", [b"(;GM[1];B[\n", b"(;SZ[9];B[bb])"]),
+        (b"(;GM[1];B[aa](;W[\n(;ST[2];B[bb])", [b"(;GM[1];B[aa](;W[\n", b"(;ST[2];B[bb])"]),
+        # a comment may hold parentheses and a '(;' that opens no root
+        (b"(;C[see (;B[aa\\]) here];B[aa])(;B[bb])", [b"(;C[see (;B[aa\\]) here];B[aa])", b"(;B[bb])"]),
         (b"no games here", []),
     ],
 )
@@ -297,6 +344,25 @@ def test_collection_resyncs_after_unclosed_game(tmp_path):
     records, stats = read_all([path])
     assert [(r.name, r.moves) for r in records] == [("c.sgf#1", [(BLACK, 20)]), ("c.sgf#2", [(WHITE, 60)])]
     assert stats.skipped == {"parse error": 1}
+
+
+TRUNCATED = (FIXTURES / "handicap.sgf").read_bytes().rstrip()  # comments with ']' and '(', setup, a long root
+INTACT = (FIXTURES / "small_9x9.sgf").read_bytes()  # variations
+
+
+@pytest.mark.parametrize("separator", [b"\n", b""])
+def test_game_cut_at_any_byte_costs_only_itself(tmp_path, separator):
+    """A game cut short at any byte, then an intact game: the intact one is read, the cut one is one skip.
+
+    (It used to be that a cut inside a property value swallowed the next game: 0 read.)
+    """
+    expected = parse_game(INTACT)
+    path = tmp_path / "c.sgf"
+    for cut in range(2, len(TRUNCATED)):  # from "(;" to all but the closing ')'
+        path.write_bytes(TRUNCATED[:cut] + separator + INTACT)
+        records, stats = read_all([path])
+        assert (stats.games, sum(stats.skipped.values())) == (1, 1), (cut, stats.summary())
+        assert (records[0].name, records[0].moves, records[0].result) == ("c.sgf#1", expected.moves, "B+R"), cut
 
 
 def test_garbage_empty_and_text_files(tmp_path):
@@ -514,6 +580,58 @@ def test_plain_tar_with_garbled_header(tmp_path):
     assert stats.skipped == {"truncated archive": 1}
 
 
+def with_crc_of(altered: bytes, original: bytes) -> bytes:
+    """gzip of ``altered`` carrying ``original``'s CRC and length: sound deflate data, failing its CRC."""
+    assert len(altered) == len(original)
+    return gzip.compress(altered)[:-8] + gzip.compress(original)[-8:]
+
+
+THREE = {f"g{i}.sgf": game(f";B[{c}{c}];W[ee]") for i, c in enumerate("abc")}
+ALTERED = {**THREE, "g1.sgf": game(";B[bc];W[ee]")}  # one move moved, still a legal game
+
+
+@pytest.mark.parametrize(
+    "suffix, blob",
+    [
+        (".tar.gz", with_crc_of(make_archive("tar", ALTERED), make_archive("tar", THREE))),
+        (".sgfs.gz", with_crc_of(b"\n".join(ALTERED.values()), b"\n".join(THREE.values()))),
+    ],
+)
+def test_stream_failing_its_crc_yields_none_of_its_games(tmp_path, caplog, suffix, blob):
+    """Altered data under a stale CRC (what gzip -t calls a CRC error): no game of it is read, each is
+    counted as "corrupt archive", and a warning names the file. (tarfile stopped before the CRC.)"""
+    path = tmp_path / f"x{suffix}"
+    path.write_bytes(blob)
+    records, stats = read_all([path])
+    assert records == []
+    assert stats.skipped == {"corrupt archive": 3}
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert caplog.records[0].getMessage().startswith(f"x{suffix}: corrupt archive (")
+    assert "3 games skipped" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "tar.bz2", "tar.xz"])
+def test_compressed_tar_corrupt_in_the_middle(tmp_path, kind):
+    """A byte flipped in the middle of a compressed tar: nothing read, counted as "corrupt archive"."""
+    blob = bytearray(make_archive(kind, {f"g{i:02}.sgf": g for i, g in enumerate(random_games(20))}))
+    blob[len(blob) // 2] ^= 0x10
+    path = tmp_path / f"x.{kind}"
+    path.write_bytes(bytes(blob))
+    records, stats = read_all([path])
+    assert records == [] and set(stats.skipped) == {"corrupt archive"}
+
+
+def test_multi_member_gzip_with_padding(tmp_path, monkeypatch):
+    """Every member of a multi-member gzip is read, across zero padding and across read chunks."""
+    monkeypatch.setattr(sgf_module, "_READ_CHUNK", 64)  # members span many chunks
+    games = random_games(6)
+    blob = gzip.compress(b"".join(games[:3])) + b"\0" * 100 + gzip.compress(b"".join(games[3:])) + b"\0" * 7
+    (tmp_path / "m.sgfs.gz").write_bytes(blob)
+    records, stats = read_all([tmp_path / "m.sgfs.gz"])
+    assert [r.moves for r in records] == [parse_game(g).moves for g in games]
+    assert not stats.skipped
+
+
 def test_zip_with_corrupt_member(tmp_path):
     """A zip member failing its CRC check is one "bad archive member"; the other members are read."""
     buffer = io.BytesIO()
@@ -528,6 +646,59 @@ def test_zip_with_corrupt_member(tmp_path):
     records, stats = read_all([path])
     assert [r.name for r in records] == ["z.zip:a.sgf", "z.zip:c.sgf"]
     assert stats.skipped == {"bad archive member": 1}
+
+
+@pytest.mark.parametrize(
+    "name, size, read",
+    [
+        ("big.sgf", 1000, True),  # exactly MAX_FILE_BYTES
+        ("big.sgf", 1001, False),
+        ("big.sgf.gz", 1000, True),
+        ("big.sgf.gz", 1001, False),  # the gzip bomb: a small file expanding past the cap
+        ("a.tar.gz:big.sgf", 1001, False),
+        ("a.tar.gz:big.sgf.gz", 1001, False),
+        ("a.zip:big.sgf", 1001, False),
+        ("a.zip:big.sgf", 1000, True),
+    ],
+)
+def test_file_over_max_bytes_is_one_skip(tmp_path, monkeypatch, name, size, read):
+    """A file or member over MAX_FILE_BYTES (after decompression) is one "too large" skip, read no
+    further; the other members of its archive are read."""
+    monkeypatch.setattr(sgf_module, "MAX_FILE_BYTES", 1000)
+    big = game(";B[ee]")
+    big += b" " * (size - len(big))
+    archive, _, member = name.rpartition(":")
+    data = gzip.compress(big) if member.endswith(".gz") else big
+    if archive:
+        (tmp_path / archive).write_bytes(make_archive(archive.partition(".")[2], {member: data, "b.sgf": game(";B[bb]")}))
+    else:
+        (tmp_path / member).write_bytes(data)
+    records, stats = read_all([tmp_path / (archive or member)])
+    assert [r.moves for r in records] == [[(BLACK, 40)]] * read + [[(BLACK, 10)]] * bool(archive)
+    assert stats.skipped == ({} if read else {"too large": 1})
+
+
+def test_unreadable_sub_folder_is_counted(tmp_path, monkeypatch):
+    """A sub-folder that cannot be listed is one "unreadable folder" skip (os.walk passed over it
+    silently), for read_records and for source_files; the rest of the corpus is read."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "a.sgf").write_bytes(game(";B[aa]"))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.sgf").write_bytes(game(";B[bb]"))
+    scandir = os.scandir
+
+    def refuse_locked(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)]]
+    assert stats.skipped == {"unreadable folder": 1}
+    listed = ReadStats()
+    assert source_files(tmp_path, listed) == [tmp_path / "ok" / "a.sgf"]
+    assert listed.skipped == {"unreadable folder": 1}
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".tar"])
