@@ -847,6 +847,112 @@ def test_fuzz_gz_and_archives_never_raise(data, wrapper, draw):
         check_read(path, blob)
 
 
+def fixture_games() -> list[bytes]:
+    """Every game of the fixtures that reads cleanly on its own."""
+    games = [g for path in sorted(FIXTURES.glob("*.sgf")) for g in split_games(path.read_bytes())]
+    good = []
+    for g in games:
+        try:
+            parse_game(g)
+        except SgfError:
+            continue
+        good.append(g)
+    return good
+
+
+GAMES = fixture_games()
+# damage keeps a game one game only if no '(;' but its root is in it, none can be made, and its
+# root still starts a game ("(;GM[" kept): so no variations, and no '(', ')', ';' or capital
+# letters written into it
+DAMAGEABLE = [g for g in GAMES if g.count(b"(;") == 1 and g.startswith(b"(;GM[")]
+ROOT = len(b"(;GM[")
+NO_NEW_GAME = [b for b in range(256) if b not in b"();" and not 65 <= b <= 90]
+
+
+@st.composite
+def damaged(draw, data: bytes) -> bytes:
+    """``data`` cut short, or with bytes flipped, inserted or deleted, past its root's "(;GM[" ."""
+    out = bytearray(data)
+    if draw(st.booleans()):
+        del out[draw(st.integers(ROOT, len(out) - 1)) :]
+    for _ in range(draw(st.integers(0 if len(out) < len(data) else 1, 4))):
+        pos = draw(st.integers(ROOT, len(out)))
+        op = draw(st.sampled_from(["flip", "insert", "delete"]))
+        if op == "insert":
+            out.insert(pos, draw(st.sampled_from(NO_NEW_GAME)))
+        elif pos < len(out) and out[pos] not in b"()":
+            if op == "flip":
+                out[pos] = draw(st.sampled_from(NO_NEW_GAME))
+            else:
+                del out[pos]
+    return bytes(out)
+
+
+@st.composite
+def collection(draw) -> tuple[bytes, list[bytes | None]]:
+    """A collection of 2-5 fixture games, some damaged -> (its bytes, each game if intact else None)."""
+    parts, intact = [], []
+    for _ in range(draw(st.integers(2, 5))):
+        if draw(st.booleans()):
+            parts.append(draw(damaged(draw(st.sampled_from(DAMAGEABLE)))))
+            intact.append(None)
+        else:
+            parts.append(draw(st.sampled_from(GAMES)))
+            intact.append(parts[-1])
+    separators = [draw(st.sampled_from([b"\n", b"", b" \r\n"])) for _ in parts]
+    return b"".join(sep + part for sep, part in zip(separators, parts)), intact
+
+
+def record_key(record: GameRecord) -> tuple:
+    """A record less its name, for comparing what was read with what was written."""
+    return (record.size, record.komi, record.handicap, record.result, tuple(record.setup), tuple(record.moves))
+
+
+@FUZZ
+@given(collection(), st.booleans())
+def test_fuzz_collection_loses_no_intact_game(made, gzipped):
+    """Damaged games beside intact ones in a collection (maybe gzipped): nothing raises, every game
+    in is read or skipped (games in = read + skipped), and every intact game is read as written."""
+    data, intact = made
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("c.sgfs.gz" if gzipped else "c.sgfs")
+        path.write_bytes(gzip.compress(data) if gzipped else data)
+        records, stats = read_all([path])
+    assert stats.games == len(records)
+    assert stats.games + sum(stats.skipped.values()) == len(intact)
+    read = {r.name.rpartition("#")[2]: record_key(r) for r in records}
+    for i, game_ in enumerate(intact):
+        if game_ is not None:
+            assert read.get(str(i)) == record_key(parse_game(game_)), (i, stats.summary())
+
+
+CONTAINED = random_games(4, seed=1)
+CONTAINERS = [
+    (".sgfs.gz", gzip.compress(b"".join(CONTAINED))),
+    *((f".{kind}", make_archive(kind, {f"g{i}.sgf": g for i, g in enumerate(CONTAINED)}))
+      for kind in ("tar.gz", "tar.bz2", "tar.xz", "zip")),
+]
+
+
+@FUZZ
+@given(st.sampled_from(CONTAINERS), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
+                                             min_size=1, max_size=3))
+def test_fuzz_damaged_container_never_yields_an_altered_game(container, flips):
+    """Bytes flipped anywhere in a CRC-checked container (.sgfs.gz, .tar.gz, .tar.bz2, .tar.xz, .zip):
+    nothing raises, and every game read is one of the games put in, unaltered."""
+    suffix, blob = container
+    blob = bytearray(blob)
+    for where, bits in flips:
+        blob[int(where * len(blob))] ^= bits
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"x{suffix}"
+        path.write_bytes(bytes(blob))
+        records, stats = read_all([path])
+    originals = {record_key(parse_game(g)) for g in CONTAINED}
+    assert all(record_key(r) in originals for r in records)
+    assert stats.games == len(records) and stats.games + sum(stats.skipped.values()) >= 1
+
+
 # ---------------------------------------------------------------- real data
 
 
