@@ -596,6 +596,7 @@ ALTERED = {**THREE, "g1.sgf": game(";B[bc];W[ee]")}  # one move moved, still a l
         (".tar.gz", with_crc_of(make_archive("tar", ALTERED), make_archive("tar", THREE))),
         (".sgfs.gz", with_crc_of(b"\n".join(ALTERED.values()), b"\n".join(THREE.values()))),
     ],
+    ids=["tar.gz", "sgfs.gz"],
 )
 def test_stream_failing_its_crc_yields_none_of_its_games(tmp_path, caplog, suffix, blob):
     """Altered data under a stale CRC (what gzip -t calls a CRC error): no game of it is read, each is
