@@ -681,7 +681,8 @@ def source_files(source: str | os.PathLike, stats: ReadStats | None = None) -> l
     path = Path(source)
     _check_exists(path)
     if path.is_dir():
-        return [file for file in _walk(path, stats if stats is not None else ReadStats()) if _kind(file.name) is not None]
+        files = _walk(path, stats if stats is not None else ReadStats())
+        return [file for file in files if _kind(file.name) is not None]
     return [path]
 
 

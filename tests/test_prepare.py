@@ -151,7 +151,8 @@ def test_resume_after_the_sources_changed_equals_a_fresh_run(corpus, tmp_path, m
     prepare([str(corpus)], out, size=9, workers=1)
     prepare([str(corpus)], tmp_path / "fresh", size=9, workers=1)
     assert run_result(out) == run_result(tmp_path / "fresh")
-    assert sorted(p.name for p in (out / "shards").iterdir()) == sorted(p.name for p in (tmp_path / "fresh" / "shards").iterdir())
+    files = [sorted(path.name for path in (folder / "shards").iterdir()) for folder in (out, tmp_path / "fresh")]
+    assert files[0] == files[1]  # no stale shard left beside them
 
 
 def test_source_changed_during_the_run_stops_it(corpus, tmp_path, monkeypatch):
@@ -216,8 +217,13 @@ def test_corrupt_archive_and_unreadable_folder_are_counted(corpus, tmp_path, mon
     (corpus / "bad.tar.gz").write_bytes(blob[:-8] + bytes(b ^ 1 for b in blob[-8:-4]) + blob[-4:])  # CRC flipped
     (corpus / "locked").mkdir()
     scandir = os.scandir
-    monkeypatch.setattr(os, "scandir", lambda path: (_ for _ in ()).throw(PermissionError(13, "denied", str(path)))
-                        if str(path).endswith("locked") else scandir(path))
+
+    def refuse_locked(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
     manifest = prepare([str(corpus)], tmp_path / "out", size=9, workers=1)
     assert manifest["games"] == 7
     assert manifest["skipped"] == {"corrupt archive": 2, "illegal move": 1, "not text": 1, "unreadable folder": 1}

@@ -671,7 +671,8 @@ def test_file_over_max_bytes_is_one_skip(tmp_path, monkeypatch, name, size, read
     archive, _, member = name.rpartition(":")
     data = gzip.compress(big) if member.endswith(".gz") else big
     if archive:
-        (tmp_path / archive).write_bytes(make_archive(archive.partition(".")[2], {member: data, "b.sgf": game(";B[bb]")}))
+        members = {member: data, "b.sgf": game(";B[bb]")}
+        (tmp_path / archive).write_bytes(make_archive(archive.partition(".")[2], members))
     else:
         (tmp_path / member).write_bytes(data)
     records, stats = read_all([tmp_path / (archive or member)])
