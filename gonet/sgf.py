@@ -376,38 +376,35 @@ def split_games(data: bytes) -> list[bytes]:
     """
     games = []
     pos = 0
+    next_root = 0  # where the next root after the game being read begins (len(data): none)
     while (m := _GAME_START.search(data, pos)) is not None:
-        end = _game_end(data, m.start())
+        if next_root <= m.start():  # searched once per root, so the whole split stays linear
+            root = _NEW_ROOT.search(data, m.start() + 1)
+            next_root = root.start() if root else len(data)
+        end = _game_end(data, m.start(), next_root)
         games.append(data[m.start() : end])
         pos = end
     return games
 
 
-def _game_end(data: bytes, start: int) -> int:
-    """Index just past the game whose '(' is at ``start``."""
+def _game_end(data: bytes, start: int, next_root: int) -> int:
+    """Index just past the game whose '(' is at ``start``; at most ``next_root``, where the
+    next game's root begins (even inside what would be a property value)."""
     depth = 0
     i = start
-    n = len(data)
     while True:
-        end = _TO_PAREN.match(data, i).end()
-        # outside values _TO_PAREN stops at every '(', so a root found here is inside a value
-        if (root := _NEW_ROOT.search(data, i, end)) is not None:
-            return root.start()
-        i = end
-        if i >= n:
-            return n
+        i = _TO_PAREN.match(data, i, next_root).end()
+        if i >= next_root:
+            return next_root
         c = data[i]
         if c == 0x28:  # (
-            if depth > 0 and _NEW_ROOT.match(data, i):
-                return i
             depth += 1
         elif c == 0x29:  # )
             depth -= 1
             if depth == 0:
                 return i + 1
-        else:  # a stray ']' or a '[' never closed: the game is broken
-            m = _NEW_ROOT.search(data, i)
-            return m.start() if m else n
+        else:  # a stray ']', or a '[' not closed before the next root: the game is broken
+            return next_root
         i += 1
 
 
