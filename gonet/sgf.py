@@ -647,13 +647,26 @@ def _iter_file(path: Path, name: str, kind: str, stats: ReadStats) -> Iterator[t
 
 
 def _walk(folder: Path, stats: ReadStats) -> list[Path]:
-    """Files under ``folder``, recursively, sorted by their path inside it; a folder that
-    cannot be listed is counted as "unreadable folder" (os.walk would pass over it)."""
+    """The files of a kind this module reads under ``folder``, recursively, sorted by their path inside it.
+
+    Counted instead: a folder that cannot be listed, as "unreadable folder" (os.walk would
+    pass over it), and a FIFO or device with such a name, as "unreadable file" (reading it
+    could wait forever).
+    """
 
     def unreadable(error: OSError) -> None:
         stats.skip("unreadable folder", str(error.filename), error.strerror or str(error))
 
-    found = [Path(parent, file) for parent, _, files in os.walk(folder, onerror=unreadable) for file in files]
+    found = []
+    for parent, _, files in os.walk(folder, onerror=unreadable):
+        for file in files:
+            path = Path(parent, file)
+            if _kind(file) is None:
+                continue
+            if path.exists() and not path.is_file():  # a dangling link is left to fail on opening
+                stats.skip("unreadable file", str(path), "not a regular file")
+                continue
+            found.append(path)
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
@@ -661,11 +674,8 @@ def _iter_source(path: Path, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
     if path.is_dir():
         prefix = path.resolve().name  # names say "tygem/x.sgfs.gz" however the folder was spelt
         for file in _walk(path, stats):
-            kind = _kind(file.name)
-            if kind is None:
-                continue
             inside = file.relative_to(path).as_posix()
-            yield from _iter_file(file, f"{prefix}/{inside}" if prefix else inside, kind, stats)
+            yield from _iter_file(file, f"{prefix}/{inside}" if prefix else inside, _kind(file.name), stats)
     else:
         # a file named explicitly is read as SGF text whatever its name
         yield from _iter_file(path, path.name, _kind(path.name) or "sgf", stats)
@@ -678,8 +688,7 @@ def source_files(source: str | os.PathLike, stats: ReadStats | None = None) -> l
     path = Path(source)
     _check_exists(path)
     if path.is_dir():
-        files = _walk(path, stats if stats is not None else ReadStats())
-        return [file for file in files if _kind(file.name) is not None]
+        return _walk(path, stats if stats is not None else ReadStats())
     return [path]
 
 

@@ -714,6 +714,16 @@ def test_unreadable_sub_folder_is_counted(tmp_path, monkeypatch):
     assert listed.skipped == {"unreadable folder": 1}
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_in_a_folder_is_counted_not_read(tmp_path):
+    """A FIFO named like a record inside a folder is one "unreadable file"; reading it would wait forever."""
+    os.mkfifo(tmp_path / "pipe.sgf")
+    (tmp_path / "a.sgf").write_bytes(game(";B[aa]"))
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)]]
+    assert stats.skipped == {"unreadable file": 1}
+
+
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".tar"])
 def test_archive_that_is_not_one(tmp_path, suffix):
     """A file named as an archive that is none is one skip ("bad archive" or "truncated archive")."""
