@@ -53,6 +53,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "data" / "sgf"
 KGS_VAL = REPO.parent / "shared" / "data" / "kgs" / "val"
 SHOWN = 3  # findings of each kind printed in full
+PROGRESS_EVERY = 10_000  # inputs between progress lines, so a long run that is cut off still tells
 
 
 @dataclass
@@ -62,6 +63,17 @@ class Findings:
     save: Path
     counts: collections.Counter = field(default_factory=collections.Counter)
     shown: list[str] = field(default_factory=list)
+    inputs: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def tick(self) -> None:
+        """Count one input judged; print a progress line now and then."""
+        self.inputs += 1
+        if self.inputs % PROGRESS_EVERY == 0:
+            print(f"{self.inputs} inputs, {time.perf_counter() - self.started:.0f} s; {self.found()}", flush=True)
+
+    def found(self) -> str:
+        return ", ".join(f"{kind}: {self.counts[kind]}" for kind in ("crash", "wrong answer", "game lost"))
 
     def add(self, kind: str, detail: str, data: bytes, suffix: str) -> None:
         """Count one finding; show it if among the first of its kind; save its input."""
@@ -239,6 +251,7 @@ def fuzz_sgf(args: argparse.Namespace, findings: Findings) -> dict:
             item = make_sgf_input(rng, games)
             totals["games in"] += item.games_in
             totals["intact games in"] += len(item.intact)
+            findings.tick()
             try:
                 problems, stats = check_sgf_input(item, folder, through_prepare=i % args.prepare_every == 0)
             except Exception:  # noqa: BLE001 - a crash is what this looks for
@@ -269,16 +282,14 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the reader's warnings (corrupt archives) are expected here
 
     findings = Findings(args.save / args.target)
-    started = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
         totals = TARGETS[args.target](args, findings)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - findings.started
     for text in findings.shown:
         print(text)
-    found = ", ".join(f"{kind}: {findings.counts[kind]}" for kind in ("crash", "wrong answer", "game lost"))
     extra = ", ".join(f"{key}: {value}" for key, value in totals.items())
-    print(f"{args.target}: {args.inputs} inputs, seed {args.seed}, {seconds:.0f} s "
-          f"({args.inputs / seconds:.0f} inputs/s); {found}; {extra}")
+    print(f"{args.target}: {findings.inputs} inputs, seed {args.seed}, {seconds:.0f} s "
+          f"({findings.inputs / seconds:.0f} inputs/s); {findings.found()}; {extra}")
 
 
 if __name__ == "__main__":
