@@ -445,6 +445,7 @@ def _inflate(data: bytes) -> Iterator[bytes]:
             feed = inflater.unconsumed_tail
             if not feed:
                 if pos >= len(data):
+                    yield inflater.flush()  # what the last call held back under its max_length
                     raise EOFError("compressed data ends before the end-of-stream marker")
                 end = pos + _READ_CHUNK
                 if end > len(data) - _GZIP_TRAILER > pos:  # the last CRC and length on their own,

@@ -13,6 +13,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import os
@@ -527,6 +528,19 @@ def test_truncated_gzip_keeps_the_games_before_the_cut(tmp_path):
     assert [r.moves for r in records] == [parse_game(g).moves for g in games[: len(records)]]
     assert [r.name for r in records] == [f"cut.sgfs.gz#{i}" for i in range(len(records))]
     assert set(stats.skipped) <= {"unreadable gzip", "parse error"}  # the game cut in two
+
+
+def test_gzip_cut_at_any_byte_yields_all_that_came_before(tmp_path, monkeypatch):
+    """A .sgfs.gz cut at any byte yields exactly the games zlib decodes before the cut, also
+    when a read held output back under its size limit (small reads make that common)."""
+    monkeypatch.setattr(sgf_module, "_READ_CHUNK", 64)
+    text = b"".join(game(f";B[{c}{c}]C[{c * 200}]") + b"\n" for c in "abcdefghi")
+    data = gzip.compress(text)
+    path = tmp_path / "cut.sgfs.gz"
+    for cut in range(10, len(data) - 8, 3):
+        path.write_bytes(data[:cut])
+        decoded = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:cut])
+        assert [blob for _, blob in iter_sgf_blobs(path)] == split_games(decoded), cut
 
 
 def test_corrupt_gzip_files(tmp_path):
