@@ -102,6 +102,9 @@ _READ_CHUNK = 1 << 20
 _SGF_SUFFIXES = (".sgf", ".sgfs")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError)
+# zipfile also raises RuntimeError (encrypted; NotImplementedError: a garbled version or compression
+# method) and ValueError (a name flagged UTF-8 that is not)
+_ZIP_ERRORS = (*_ARCHIVE_ERRORS, RuntimeError, ValueError)
 # what a decompressing stream raises: EOFError when cut short; gzip.BadGzipFile (CRC, length)
 # and bz2's "Invalid data stream" are OSErrors
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -609,7 +612,7 @@ def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
     """SGF and gzipped-SGF members of a zip, in archive order, nothing extracted."""
     try:
         archive = zipfile.ZipFile(path)
-    except _ARCHIVE_ERRORS as e:
+    except _ZIP_ERRORS as e:
         stats.skip("bad archive", name, f"{type(e).__name__}: {e}")
         return
     with archive:
@@ -623,7 +626,7 @@ def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
                 continue
             try:
                 data = archive.read(info)
-            except (*_ARCHIVE_ERRORS, RuntimeError) as e:  # RuntimeError: encrypted or unknown method
+            except _ZIP_ERRORS as e:
                 stats.skip("bad archive member", member_name, f"{type(e).__name__}: {e}")
                 continue
             yield from _iter_data(data, member_name, stats, gzipped=kind == "gz")

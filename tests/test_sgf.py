@@ -738,6 +738,28 @@ def test_fifo_in_a_folder_is_counted_not_read(tmp_path):
     assert stats.skipped == {"unreadable file": 1}
 
 
+@pytest.mark.parametrize(
+    "patches, reason",
+    [
+        ({6: b"\xff\x00"}, "bad archive"),  # version needed to extract 25.5 (zipfile: NotImplementedError)
+        ({10: b"\x63\x00"}, "bad archive member"),  # compression method 99 (zipfile: NotImplementedError)
+        ({8: b"\x00\x08", 46: b"\xff"}, "bad archive"),  # a name flagged UTF-8 that is not (UnicodeDecodeError)
+    ],
+)
+def test_zip_with_a_garbled_central_directory(tmp_path, patches, reason):
+    """A zip whose central directory entry is garbled is one counted skip (the fuzzer found these ending runs)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x.sgf", game(";B[aa]"))
+    data = bytearray(buffer.getvalue())
+    entry = data.index(b"PK\x01\x02")  # offsets below are from the start of this entry
+    for offset, value in patches.items():
+        data[entry + offset : entry + offset + len(value)] = value
+    (tmp_path / "z.zip").write_bytes(bytes(data))
+    records, stats = read_all([tmp_path / "z.zip"])
+    assert records == [] and stats.skipped == {reason: 1}
+
+
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".tar"])
 def test_archive_that_is_not_one(tmp_path, suffix):
     """A file named as an archive that is none is one skip ("bad archive" or "truncated archive")."""
