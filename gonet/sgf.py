@@ -618,7 +618,7 @@ def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
     with archive:
         for info in archive.infolist():
             kind = _kind(info.filename)
-            if info.is_dir() or kind not in ("sgf", "gz"):
+            if kind not in ("sgf", "gz"):  # folders too ("a.sgf/"); is_dir() fails on an empty name
                 continue
             member_name = f"{name}:{info.filename}"
             if info.file_size > MAX_FILE_BYTES:  # zipfile never returns more than file_size

@@ -744,20 +744,27 @@ def test_fifo_in_a_folder_is_counted_not_read(tmp_path):
         ({6: b"\xff\x00"}, "bad archive"),  # version needed to extract 25.5 (zipfile: NotImplementedError)
         ({10: b"\x63\x00"}, "bad archive member"),  # compression method 99 (zipfile: NotImplementedError)
         ({8: b"\x00\x08", 46: b"\xff"}, "bad archive"),  # a name flagged UTF-8 that is not (UnicodeDecodeError)
+        ({28: b"\x00\x00", 46: b""}, None),  # no name: passed over like a README (zipfile's is_dir: IndexError)
     ],
 )
 def test_zip_with_a_garbled_central_directory(tmp_path, patches, reason):
-    """A zip whose central directory entry is garbled is one counted skip (the fuzzer found these ending runs)."""
+    """A zip whose central directory entry is garbled is one counted skip, or passed over if it lost
+    its name; never an exception (the fuzzer found these ending runs)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("x.sgf", game(";B[aa]"))
     data = bytearray(buffer.getvalue())
     entry = data.index(b"PK\x01\x02")  # offsets below are from the start of this entry
     for offset, value in patches.items():
-        data[entry + offset : entry + offset + len(value)] = value
+        if value:
+            data[entry + offset : entry + offset + len(value)] = value
+        else:  # the name's bytes removed, and the central directory's size with them
+            del data[entry + offset : entry + offset + len("x.sgf")]
+            end = data.index(b"PK\x05\x06")
+            data[end + 12 : end + 16] = (int.from_bytes(data[end + 12 : end + 16], "little") - 5).to_bytes(4, "little")
     (tmp_path / "z.zip").write_bytes(bytes(data))
     records, stats = read_all([tmp_path / "z.zip"])
-    assert records == [] and stats.skipped == {reason: 1}
+    assert records == [] and stats.skipped == ({reason: 1} if reason else {})
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".tar"])
