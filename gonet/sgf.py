@@ -26,12 +26,15 @@ What a record keeps, and what is not checked:
 
 What the bulk reader trusts (each case counted under its reason):
 
-- A compressed stream (``.gz``, ``.tar.gz``, ``.tar.bz2``, ``.tar.xz``) that is cut short: the
-  games before the cut, which decompression cannot have altered.
-- One that fails its integrity check (a CRC, a length or the compressed data itself): none of
-  its games, since any of them may be altered. They are counted one by one as "corrupt
-  archive" and the file is named in a warning. A tar is checked to its last byte before its
-  first game is yielded: tarfile itself stops at the end-of-archive block, before the CRC.
+- A compressed stream (``.gz``, ``.tar.gz``, ``.tar.bz2``, ``.tar.xz``) only once its integrity
+  check (CRC, length) has passed at its end. One that fails it, or is cut short before it,
+  gives none of its games: any of them may be altered (a damaged deflate stream can decode
+  to plausible games and then look merely cut short; the fuzzer found such legal games).
+  They are counted one by one as "corrupt archive" and the file is named in a warning. A
+  tar is read to its last byte before its first game is yielded: tarfile itself stops at the
+  end-of-archive block, before the CRC. A zip member is used only if its CRC passes.
+- Plain SGF files and plain tars have no check: what reads is used; a tar cut short gives
+  the members before the cut ("truncated archive").
 - A file or member that is, or expands to, more than :data:`MAX_FILE_BYTES`: nothing (a
   gzip bomb of whitespace would otherwise fill memory).
 - In a collection, a game broken part-way (cut short, an unclosed ``[``) ends where the next
@@ -84,13 +87,13 @@ SKIP_REASONS = (
     "setup after root",  # AB/AW/AE in a non-root node of the main line
     "B and W in one node",
     "bad move",  # malformed or off-board B/W value, or several values
-    "unreadable gzip",  # not gzip data, or cut short; what came before the cut is still read
-    "corrupt archive",  # compressed data failing its integrity check: one per game in it
+    "unreadable gzip",  # a .gz file or member that is not gzip data at all
+    "corrupt archive",  # compressed data failing its integrity check, or cut short: one per game in it
     "too large",  # a file or member over MAX_FILE_BYTES, after decompression
     "unreadable file",  # OSError reading a file inside a folder
     "unreadable folder",  # OSError listing a folder (or sub-folder) of a source
     "bad archive",  # an archive that cannot be opened at all
-    "truncated archive",  # an archive cut short, or a tar header garbled; the members before it are read
+    "truncated archive",  # a (sound) tar cut short or with a garbled header; the members before it are read
     "bad archive member",  # a zip member that cannot be read; the others are read
 )
 
@@ -438,8 +441,8 @@ def _stream_error(stream: BinaryIO) -> Exception | None:
 def _inflate(data: bytes) -> Iterator[bytes]:
     """The decompressed pieces of gzip ``data``, member after member, each at most _READ_CHUNK.
 
-    Raises EOFError where the data is cut short (every piece before it is sound) and
-    zlib.error where it is corrupt (bad compressed data, CRC or length).
+    Raises EOFError where the data is cut short and zlib.error where it is corrupt (bad
+    compressed data, CRC or length).
     """
     pos = 0
     while (pos := _ZEROS.match(data, pos).end()) < len(data):  # zero padding between members
@@ -474,9 +477,9 @@ def _skip_corrupt(name: str, games: int, error: Exception, stats: ReadStats) -> 
 def _gunzip(data: bytes, name: str, stats: ReadStats) -> tuple[bytes, bool]:
     """Decompress gzip ``data`` (all its members) -> (the bytes to trust, whether that is all of it).
 
-    Cut short: the bytes before the cut ("unreadable gzip"). Failing its CRC or with bad
-    compressed data: nothing, each game counted as "corrupt archive". Over
-    :data:`MAX_FILE_BYTES`: nothing, one "too large". Not gzip at all: one "unreadable gzip".
+    Failing its CRC, with bad compressed data or cut short: nothing, each game decoded
+    counted as "corrupt archive". Over :data:`MAX_FILE_BYTES`: nothing, one "too large". Not
+    gzip at all: nothing, one "unreadable gzip".
     """
     if not data.startswith(_GZIP_MAGIC):
         stats.skip("unreadable gzip", name, "not gzip data")
@@ -490,10 +493,7 @@ def _gunzip(data: bytes, name: str, stats: ReadStats) -> tuple[bytes, bool]:
                 _skip_too_large(name, stats)
                 return b"", False
             pieces.append(piece)
-    except EOFError as e:
-        stats.skip("unreadable gzip", name, f"cut short: {e}")
-        return b"".join(pieces), False
-    except zlib.error as e:
+    except (EOFError, zlib.error) as e:  # cut short, or failing its check
         _skip_corrupt(name, len(split_games(b"".join(pieces))), e, stats)
         return b"", False
     return b"".join(pieces), True
@@ -552,9 +552,8 @@ def _iter_tar(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
     """SGF and gzipped-SGF members of a (compressed) tar, in archive order, nothing extracted.
 
     A compressed tar is read to its end once before its first game is yielded: tarfile stops
-    at the end-of-archive block, before the CRC, and a stream that fails its check yields
-    nothing (its games are counted as "corrupt archive"). A cut-off stream is left to
-    :func:`_tar_members`, which yields the members before the cut.
+    at the end-of-archive block, before the CRC, and a stream that fails its check or is cut
+    short yields nothing (its games are counted as "corrupt archive").
     """
     try:
         stream, compressed = _open_decompressed(path)
@@ -563,7 +562,7 @@ def _iter_tar(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
         return
     with stream:
         error = _stream_error(stream) if compressed else None
-    if error is not None and not isinstance(error, EOFError):
+    if error is not None:
         _skip_corrupt(name, sum(1 for _ in _tar_members(path, name, ReadStats())), error, stats)
         return
     yield from _tar_members(path, name, stats)
