@@ -90,7 +90,7 @@ SKIP_REASONS = (
     "unreadable gzip",  # a .gz file or member that is not gzip data at all
     "corrupt archive",  # compressed data failing its integrity check, or cut short: one per game in it
     "too large",  # a file or member over MAX_FILE_BYTES, after decompression
-    "unreadable file",  # OSError reading a file inside a folder
+    "unreadable file",  # OSError reading a file, or a FIFO or device inside a folder
     "unreadable folder",  # OSError listing a folder (or sub-folder) of a source
     "bad archive",  # an archive that cannot be opened at all
     "truncated archive",  # a (sound) tar cut short or with a garbled header; the members before it are read
