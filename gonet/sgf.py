@@ -101,6 +101,9 @@ SKIP_REASONS = (
 #: largest real collection seen (a month of Tygem games, 17 MB), under a tenth of a small
 #: machine's memory.
 MAX_FILE_BYTES = 256 << 20
+#: The largest komi read as written: more than any board's area (25 x 25), so no real game
+#: is refused, and small enough for the shards' float32 komi column and the score arithmetic.
+MAX_KOMI = 1000.0
 _READ_CHUNK = 1 << 20
 _SGF_SUFFIXES = (".sgf", ".sgfs")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
@@ -239,6 +242,8 @@ def _parse_game(data: bytes, name: str, want_size: int | None) -> GameRecord:
     game = _sgf_game(coarse)
     root = game.get_root()
     komi = _root_value(root, "KM", 0.0, name)
+    if not abs(komi) <= MAX_KOMI:  # also false for nan
+        raise SgfError(name, "bad KM", f"KM[{komi:g}]: not within +-{MAX_KOMI:g}")
     handicap = _root_value(root, "HA", 0, name)
     if handicap < 0:
         raise SgfError(name, "bad HA", f"HA[{handicap}]")

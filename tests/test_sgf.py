@@ -209,6 +209,9 @@ def test_player_to_move_first(sgf_text, first):
         ("(;SZ[19:13])", "bad board size"),
         ("(;SZ[big])", "bad board size"),
         ("(;KM[six])", "bad KM"),
+        ("(;KM[1e308])", "bad KM"),  # would be inf in the shards' float32 komi
+        ("(;KM[-1001])", "bad KM"),
+        ("(;KM[nan])", "bad KM"),
         ("(;HA[x])", "bad HA"),
         ("(;HA[-1])", "bad HA"),
         ("(;PL[X])", "bad PL"),
