@@ -20,6 +20,7 @@ from gonet.nets import conv_core
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+VAL_IMAGES = 10_000  # held out of the 60k training images for early stopping: the usual 50k/10k split
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -57,6 +58,15 @@ def load(split: str, folder: str | Path | None = None) -> tuple[torch.Tensor, to
     images, labels = (read_idx(_find(folder, stem)) for stem in FILES[split])
     x = torch.from_numpy(images.astype(np.float32) / 255.0)[:, None]  # (N, 1, 28, 28)
     return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def load_split(folder: str | Path | None = None, val: int = VAL_IMAGES) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``train``/``val``/``test``: ``val`` training images chosen at random (fixed seed, so every
+    run holds out the same ones) for model selection, the rest to train, and the test set."""
+    x, y = load("train", folder)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    held, kept = order[:val], order[val:]
+    return {"train": (x[kept], y[kept]), "val": (x[held], y[held]), "test": load("test", folder)}
 
 
 def make_net(stage_widths: tuple[int, ...] = (32, 64), convs_per_stage: int = 2, hidden: int = 128) -> nn.Module:
