@@ -100,7 +100,7 @@ def fit_early_stopping(net: nn.Module, train: DataLoader, val: DataLoader, max_e
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(y)
+            total += loss.item() * len(y)
         if not math.isfinite(total):
             break
         error = 1 - accuracy(net, val)
@@ -132,6 +132,13 @@ def save_classifier(net: nn.Module, path: str | Path, kind: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": f"gonet-{kind}", "state_dict": net.state_dict()}, path)
     return path
+
+
+def saved_kind(path: str | Path) -> str | None:
+    """The ``kind`` a model file was saved with (``mnist``, ``speech``, ...), None for other files."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    fmt = blob.get("format") if isinstance(blob, dict) else None
+    return fmt[len("gonet-"):] if isinstance(fmt, str) and fmt.startswith("gonet-") else None
 
 
 def load_classifier(path: str | Path, kind: str, net: nn.Module) -> nn.Module:
