@@ -93,7 +93,7 @@ def test_strongest_response_finds_the_maximum():
     net = tiny_cnn().eval()
     x = torch.rand(5, 1, 8, 8)
     values, where = methods.strongest_response(net, x, 1, 2)
-    with methods._Capture(methods.conv_layers(net)[1]) as cap:
+    with methods._Capture(methods.conv_layers(net)[1]) as cap, torch.no_grad():
         net(x)
     maps = cap.output[:, 2]
     assert torch.allclose(values, maps.flatten(1).max(1).values)

@@ -64,7 +64,7 @@ def add_parser(commands) -> None:
     p.add_argument("--layers", type=int, default=2, help="hidden layers")
     p.add_argument("--wide", type=int, default=16, help="width of the second (wide) net's hidden layers")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=2000, help="full-batch training steps of each net")
+    p.add_argument("--steps", type=int, default=1000, help="full-batch training steps of each net")
     viz.set_defaults(run=run)
 
 
