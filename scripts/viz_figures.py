@@ -3,8 +3,8 @@
     python scripts/viz_figures.py [--runs runs] [--out docs/viz]
 
 Models, trained only when missing and kept small so that this runs in minutes on a busy
-2-core box: ``runs/mnist/mnist.pt`` (gonet's conv MNIST net, one epoch over 20k images),
-``runs/mnist/mnist-fc.pt`` (a 784-512-512-10 fully connected net, another seed, two epochs:
+2-core box: ``runs/mnist/mnist.pt`` (gonet's conv MNIST net, one epoch over 10k images),
+``runs/mnist/mnist-fc.pt`` (a 784-512-512-10 fully connected net, another seed, one epoch:
 the independent judge of the class images) and ``runs/speech/speech.pt`` (the spoken-digit
 net, standard split, 10 epochs). Each prints its test accuracy. The Go figures use the shipped policy net on the first game of a KGS
 archive. Each figure is drawn by the ``gonet viz`` command printed before it.
@@ -30,9 +30,9 @@ def models(runs: Path) -> dict[str, Path]:
     paths = {"mnist": runs / "mnist" / "mnist.pt", "fc": runs / "mnist" / "mnist-fc.pt",
              "speech": runs / "speech" / "speech.pt"}
     if not paths["mnist"].exists():
-        print(mnist.train(paths["mnist"].parent, epochs=1, max_time=None, limit=20_000, progress=False))
+        print(mnist.train(paths["mnist"].parent, epochs=1, max_time=None, limit=10_000, progress=False))
     if not paths["fc"].exists():
-        print(mnist.train(paths["fc"].parent, epochs=2, max_time=None, progress=False, kind="mnist-fc", seed=1))
+        print(mnist.train(paths["fc"].parent, epochs=1, max_time=None, progress=False, kind="mnist-fc", seed=1))
     if not paths["speech"].exists():
         print(speech.train(paths["speech"].parent, epochs=10, progress=False))
     return paths

@@ -33,6 +33,9 @@ def test_gradient_ascent_increases_the_target():
     assert net(cls)[0, 1] > net(start)[0, 1]
     sparse = methods.maximize(net, (1, 8, 8), class_index=1, steps=60, l1=0.5)
     assert sparse.abs().sum() < cls.abs().sum()
+    both = methods.maximize(net, (1, 8, 8), layer=1, filter_index=[2, 0], steps=60)  # one batch, two filters
+    assert both.shape == (2, 1, 8, 8)
+    assert methods.activation_of(net, both[:1], 1, 2) > methods.activation_of(net, start, 1, 2)
 
 
 def test_regularisers_do_what_they_claim():
@@ -62,8 +65,8 @@ def test_regularised_class_images_convince_an_independent_net(fake_mnist, tmp_pa
     mnist.train(tmp_path, fake_mnist, epochs=2, batch_size=20, progress=False, max_time=None)
     mnist.train(tmp_path, fake_mnist, epochs=3, batch_size=20, progress=False, max_time=None, kind="mnist-fc", seed=1)
     conv, fc = mnist.load_net(tmp_path / "mnist.pt"), mnist.load_net(tmp_path / "mnist-fc.pt")
-    images = np.stack([[methods.maximize(conv, (1, 28, 28), class_index=k, steps=60, **methods.READABLE)[0, 0].numpy()
-                        for k in range(10)]])  # (1, 10, 28, 28); only classes 0-3 exist here
+    images = methods.maximize(conv, (1, 28, 28), class_index=list(range(10)), steps=60,
+                              **methods.READABLE)[:, 0].numpy()[None]  # (1, 10, 28, 28); only classes 0-3 exist here
     predicted = fc(torch.as_tensor(images[0, :4])[:, None]).argmax(1)
     assert predicted.tolist() == [0, 1, 2, 3]
     assert class_check(fc, images)[0] >= 4

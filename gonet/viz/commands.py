@@ -91,8 +91,8 @@ def _maximize(args) -> Path:
     net = mnist.load_net(args.model)
     if args.compare:
         settings = {"plain ascent": {}, "L1 only": {"l1": methods.READABLE["l1"]}, "all regularisers": methods.READABLE}
-        images = np.stack([[methods.maximize(net, (1, 28, 28), class_index=k, steps=args.steps, **kw)[0, 0].numpy()
-                            for k in range(10)] for kw in settings.values()])  # (3, 10, 28, 28)
+        images = np.stack([methods.maximize(net, (1, 28, 28), class_index=list(range(10)), steps=args.steps,
+                                            **kw)[:, 0].numpy() for kw in settings.values()])  # (3, 10, 28, 28)
         rows = list(settings)
         if args.check_model:
             right = class_check(mnist.load_net(args.check_model), images)
@@ -103,16 +103,13 @@ def _maximize(args) -> Path:
                                  "activation maximisation of the 10 class outputs")
     options = {k: getattr(args, k) for k in REGULARISERS}
     if args.classes:
-        found = [methods.maximize(net, (1, 28, 28), class_index=k, steps=args.steps, **options)[0, 0]
-                 for k in range(10)]
+        found = methods.maximize(net, (1, 28, 28), class_index=list(range(10)), steps=args.steps, **options)
         names = [f"class {k}" for k in range(10)]
     else:
-        found = [methods.maximize(net, (1, 28, 28), args.layer, f, steps=args.steps, **options)[0, 0]
-                 for f in range(args.filters)]
+        found = methods.maximize(net, (1, 28, 28), args.layer, list(range(args.filters)), steps=args.steps, **options)
         names = [f"filter {f}" for f in range(args.filters)]
     title = "activation maximisation (" + ", ".join(f"{k} {v:g}" for k, v in options.items() if v) + ")"
-    return plots.image_grid(np.stack([f.numpy() for f in found]), args.out,
-                            title.replace(" ()", " (plain)"), labels=names)
+    return plots.image_grid(found[:, 0].numpy(), args.out, title.replace(" ()", " (plain)"), labels=names)
 
 
 def class_check(net, images) -> list[int]:
