@@ -58,6 +58,7 @@ def add_parser(commands) -> None:
     p.add_argument("--max-positions", type=int, default=5000, help="Go positions to scan")
     p.add_argument("--model", help="Go model (default: the shipped one), or an MNIST or speech model")
     p.add_argument("--data", help="MNIST folder or FSDD recordings folder (digit models)")
+    p.add_argument("--max-inputs", type=int, default=10_000, help="MNIST training images to scan")
     p = view("fold", "how a small fully connected net folds the plane, layer by layer (a 2-D toy task)",
              image_model=False)
     p.add_argument("--task", choices=["xor", "spirals"], default="xor")
@@ -170,8 +171,10 @@ def _excite(args) -> Path:
     if kind in ("mnist", "mnist-fc", "speech"):
         from gonet.viz import digits
 
-        show = digits.exciting_images if kind.startswith("mnist") else digits.exciting_sounds
-        return show(args.model, args.data, args.layer, args.filter, args.out, args.top)
+        if kind == "speech":
+            return digits.exciting_sounds(args.model, args.data, args.layer, args.filter, args.out, args.top)
+        return digits.exciting_images(args.model, args.data, args.layer, args.filter, args.out, args.top,
+                                      args.max_inputs)
     if not args.sources:
         raise SystemExit("gonet viz excite: give SGF sources for a Go model")
     from gonet.policy import load_policy

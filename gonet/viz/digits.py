@@ -27,10 +27,12 @@ def _window(centre: float, size: int, limit: int) -> tuple[int, int]:
 
 
 def exciting_images(model: str | Path, folder: str | Path | None, layer: int, filter_index: int, out: str | Path,
-                    top: int = 8) -> Path:
-    """The ``top`` MNIST training images where one filter fires hardest, its receptive field boxed."""
+                    top: int = 8, max_inputs: int | None = None) -> Path:
+    """The ``top`` MNIST training images (of the first ``max_inputs``) where one filter fires
+    hardest, its receptive field boxed."""
     net = mnist.load_net(model)
     x, y = mnist.load("train", folder)
+    x, y = x[:max_inputs], y[:max_inputs]
     found = [strongest_response(net, batch, layer, filter_index) for batch in x.split(1000)]
     values, where = torch.cat([v for v, _ in found]), torch.cat([w for _, w in found])  # (N,), (N, 2)
     size, jump, centre = receptive_field(net, layer)
