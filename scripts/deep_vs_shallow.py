@@ -247,16 +247,20 @@ def report(args, cache: Cache, out: Path) -> None:
         tune = [(layers, width) for _, layers, width in pairs(family, [3])]
         val = {lr: [keyed(layers, width, 0, lr) for layers, width in tune] for lr in LR_GRID}
         val = {lr: sum(r["val_error"] for r in rs) / len(rs) for lr, rs in val.items() if all(rs)}
-        if not val:
+        done = len(val) == len(LR_GRID)
+        if done:
+            rates[name] = min(val, key=val.get)
+        chosen = format(rates[name], "g") if done else "pending"
+        tuning_lines.append(f"| {name} | " + " | ".join(f"{100 * val[lr]:.2f}%" if lr in val else "–"
+                                                      for lr in LR_GRID) + f" | {chosen} |")
+        if not done:
             continue
-        rates[name] = min(val, key=val.get)
-        tuning_lines.append(f"| {name} | " + " | ".join(
-            f"{100 * val[lr]:.2f}%" if lr in val else "–" for lr in LR_GRID) + f" | {rates[name]:g} |")
         for _, layers, width in pairs(family, args.depths):
             found = [r for s in range(args.seeds) if (r := keyed(layers, width, s, rates[name]))]
             if found:
                 rows[name, layers, width] = found
-    lines = [MARK_START, "", "Peak learning rate per family (mean validation error of the L = 3 pair, seed 0):", "",
+    lines = [MARK_START, "", "Peak learning rate per family (mean validation error of the L = 3 pair, seed 0; "
+             "–: not finished):", "",
              "| family | " + " | ".join(f"lr {lr:g}" for lr in LR_GRID) + " | chosen |",
              "|---|" + "---|" * (len(LR_GRID) + 1), *tuning_lines, ""]
 
@@ -280,11 +284,13 @@ def report(args, cache: Cache, out: Path) -> None:
         lines.append("")
     seconds = sum(r["seconds"] for found in rows.values() for r in found)
     cpu = sum(r.get("cpu_seconds", r["seconds"]) for found in rows.values() for r in found)
-    lines += [f"The table's runs took {cpu / 60:.0f} min of CPU ({seconds / 60:.0f} min of wall time on the shared "
-              "box; tuning runs not counted).", "",
-              "![deep vs shallow](deep_vs_shallow.png)", "", MARK_END]
+    if rates:
+        lines += [f"The table's runs took {cpu / 60:.0f} min of CPU ({seconds / 60:.0f} min of wall time on the "
+                  "shared box; tuning runs not counted).", "", "![deep vs shallow](deep_vs_shallow.png)", ""]
+    lines.append(MARK_END)
     write_markdown(out / "deep_vs_shallow.md", "\n".join(lines))
-    plot(rows, rates, args, out / "deep_vs_shallow.png")
+    if rates:
+        plot(rows, rates, args, out / "deep_vs_shallow.png")
 
 
 def describe(family: Family, args) -> str:

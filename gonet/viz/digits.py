@@ -17,7 +17,7 @@ from gonet import mnist, speech
 from gonet.viz import plots
 from gonet.viz.methods import receptive_field, strongest_response
 
-CONTEXT = 6  # spectrogram frames shown on each side of a speech unit's window (60 ms)
+CONTEXT = 15  # spectrogram frames shown on each side of a speech unit's window (150 ms): the word around it
 
 
 def _window(centre: float, size: int, limit: int) -> tuple[int, int]:
@@ -68,7 +68,7 @@ def exciting_sounds(model: str | Path, folder: str | Path | None, layer: int, fi
         crops.append(crop[::-1])  # low frequencies at the bottom
         boxes.append((0, t0 - start, spec.shape[0] - 1, t1 - start))
         _, digit, speaker = digits.items[i]
-        labels.append(f"'{digit}', {speaker}, {10 * t0}-{10 * t1} ms\nresponse {float(values[i]):.1f}")
+        labels.append(f"'{digit}' {speaker}\n{10 * t0}-{10 * t1} ms: {float(values[i]):.1f}")
     return plots.image_grid(np.stack(crops), out, f"spoken digits, conv layer {layer}, filter {filter_index}: top "
                             f"{top} of {len(digits):,} recordings (log-mel, {speech.N_MELS} bands x time; box: the "
                             f"{10 * (size - 1) + 25} ms the unit hears)", cmap="magma", labels=labels, boxes=boxes)
