@@ -64,14 +64,16 @@ class Family:
 
 
 FAMILIES = {
-    # Budget: the study runs at nice 15 on a 2-core box that other jobs keep busy (load 10-19
-    # while this was written), so it gets a few per cent of a core at worst. W = 128: one epoch
-    # of all nine MNIST nets (5 deep, 4 matched) costs ~25 s of CPU; W = 256 would cost ~65 s.
-    # Six epochs is what that budget allows; the cosine schedule still anneals to zero within
-    # them, and early stopping picks the best of the six.
+    # Budget: the study runs at nice 15 on a 2-core box that other jobs keep busy, one torch
+    # thread per process. Measured there: an epoch of the 3 x 128 net costs 1.7 s of CPU, so
+    # (scaling by multiply-adds) all nine MNIST nets of W = 128 (5 deep, 4 matched) ~17 s and
+    # of W = 256 ~45 s. W = 128 keeps the whole study near a quarter of an hour of one core.
+    # Six epochs is what that allows; the cosine schedule still anneals to zero within them,
+    # and early stopping picks the best of the six.
     "mnist-fc": Family("mnist", "fc", 128, max_epochs=6),
-    # The matched single conv layer is the expensive net: 1 x 177 filters over 14 x 14 maps, so
-    # W = 8 and 5k training images (one epoch of all nine nets ~12 s of CPU).
+    # The matched single conv layer is the expensive net: 1 x 177 filters over 14 x 14 maps
+    # cost 85 ms per 128-image batch against 35 ms for 7 x 8 (measured), so W = 8 and 5k
+    # training images (~12 s of CPU an epoch for all nine nets).
     "mnist-conv": Family("mnist", "conv", 8, max_epochs=8, train_limit=5_000),
     # One validation speaker (500 recordings) is a noisy guide, so speech waits longer before stopping.
     "speech-fc": Family("speech", "fc", 128, max_epochs=30, patience=6),
