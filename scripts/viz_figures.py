@@ -2,12 +2,13 @@
 
     python scripts/viz_figures.py [--runs runs] [--out docs/viz]
 
-Models, trained only when missing and kept small so that this runs in minutes on a busy
-2-core box: ``runs/mnist/mnist.pt`` (gonet's conv MNIST net, one epoch over 10k images),
+Models, trained only when missing and kept small (a few minutes of CPU in all, measured on a
+busy 2-core box): ``runs/mnist/mnist.pt`` (gonet's conv MNIST net, one epoch over 10k images),
 ``runs/mnist/mnist-fc.pt`` (a 784-512-512-10 fully connected net, another seed, one epoch:
 the independent judge of the class images) and ``runs/speech/speech.pt`` (the spoken-digit
-net, standard split, 10 epochs). Each prints its test accuracy. The Go figures use the shipped policy net on the first game of a KGS
-archive. Each figure is drawn by the ``gonet viz`` command printed before it.
+net, standard split, 10 epochs). Each prints its test accuracy. The Go figures use the
+shipped policy net on the first game of a KGS archive. Each figure is drawn by the
+``gonet viz`` command printed before it; ``--only`` redraws some of them.
 """
 
 from __future__ import annotations
