@@ -210,3 +210,21 @@ class PolicyNet(nn.Module):
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def fc_net(in_features: int, widths: list[int], classes: int = 10) -> nn.Sequential:
+    """A fully connected ReLU net (the Seide et al. set-up): flatten, Linear → ReLU for each
+    hidden width, a linear output layer. He initialisation for the same reason as
+    :meth:`PolicyNet.reset_parameters`: PyTorch's default shrinks the signal at each ReLU
+    layer, which would handicap the deep nets in a deep-vs-shallow comparison."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    features = in_features
+    for width in widths:
+        layers += [nn.Linear(features, width), nn.ReLU(inplace=True)]
+        features = width
+    layers.append(nn.Linear(features, classes))
+    for linear in layers:
+        if isinstance(linear, nn.Linear):
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu" if linear is not layers[-1] else "linear")
+            nn.init.zeros_(linear.bias)
+    return nn.Sequential(*layers)
