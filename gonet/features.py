@@ -13,8 +13,9 @@ All planes are from the view of the side to move. The kernels work on a
 played); ladder reading plays and undoes moves in place through the board's journal.
 
 The Python face (:func:`position_planes` for a :class:`Game`, :func:`record_planes` for a
-replayed record, :func:`batch_planes` for a batch of prepared games) owns the neighbour
-tables and the ladder budget, so the modules above never touch the engine's arrays.
+replayed record, :func:`batch_planes` for a batch of prepared games, :func:`sensible_moves`
+for the players) owns the neighbour tables and the ladder budget, so the modules above
+never touch the engine's arrays.
 """
 
 from __future__ import annotations
