@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import logging
 import sys
 
@@ -65,10 +66,30 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_settings(args: argparse.Namespace):
+    """SearchSettings from the search flags, or None for the raw policy."""
+    from gonet.search import SearchSettings
+
+    if args.no_search or args.visits == 0:
+        return None
+    given = {"visits": args.visits, "seconds": args.time, "batch": args.batch, "mix": args.mix}
+    settings = SearchSettings(**{k: v for k, v in given.items() if v is not None})
+    return settings if args.time != 0 else replace(settings, seconds=None)
+
+
+def _add_search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--visits", type=int, help="search: root visits per move (0: no search)")
+    p.add_argument("--time", type=float, help="search: seconds per move at most (default about 1 s; 0: no limit)")
+    p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
+    p.add_argument("--batch", type=int, help="search: leaves per forward pass")
+    p.add_argument("--mix", type=float, help="search: playout weight λ in leaf values (default 0 with a value head, else 1)")
+
+
 def _gtp(args: argparse.Namespace) -> int:
     from gonet.gtp import main as gtp_main
 
-    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
+    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin,
+                    search=_search_settings(args), resign_winrate=args.resign_winrate or None)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -76,8 +97,10 @@ def _match(args: argparse.Namespace) -> int:
 
     from gonet.match import run_match
 
+    search = (["--visits", str(args.visits)] if args.visits else []) + (["--time", str(args.time)] if args.time else [])
     engine = args.engine or " ".join(
-        [shlex.quote(sys.executable), "-m", "gonet", "gtp"] + (["--model", shlex.quote(args.model)] if args.model else []))
+        [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]), "--resign-winrate", str(args.resign)]
+        + (["--model", shlex.quote(args.model)] if args.model else []))
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
                         max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name))
     low, high = summary["win_rate_95"]
@@ -112,7 +135,7 @@ def _selfplay(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from gui.app import main as play_main
 
-    return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
+    return play_main(args.model, args.engine, args.color, args.handicap, args.komi, search=_search_settings(args))
 
 
 def _mnist(args: argparse.Namespace) -> int:
@@ -195,8 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--symmetries", type=int, default=1, help="average the net over N of the 8 symmetries")
     p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest move")
-    p.add_argument("--resign-margin", type=float, help="resign when the estimate is worse than this (off)")
+    p.add_argument("--resign-margin", type=float, help="without search: resign when the score estimate is worse")
+    p.add_argument("--resign-winrate", type=float, default=0.05,
+                   help="resign when the search's winrate stays under this after move 100 (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    _add_search_options(p)
     p.set_defaults(run=_gtp)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
@@ -210,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=float, default=7.5)
     p.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
     p.add_argument("--parallel", type=int, default=1, help="games at once (each runs two engines)")
+    p.add_argument("--visits", type=int, help="gonet searches this many root visits a move (default: raw policy)")
+    p.add_argument("--time", type=float, help="gonet searches this many seconds a move (default: raw policy)")
+    p.add_argument("--resign", type=float, default=0.0, help="gonet resigns under this search winrate (default never)")
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
@@ -229,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=float, default=7.5)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
+    _add_search_options(p)
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

@@ -4,15 +4,27 @@ Every ``cmd_<name>`` method is a command (``kgs_``, ``lz_``, ``gogui_`` and ``go
 prefixes become ``kgs-`` ...), its arguments cast from the annotations. stdout carries only
 the protocol; logs go to stderr. A failing command answers ``? message`` and leaves the
 game as it was. The model loads in a background thread, so the engine answers at once.
+
+Analysis (``lz-analyze``, ``kata-analyze``, ``analyze``) streams: :meth:`GtpEngine.run`
+reads stdin in a thread, and while no command waits it grows the search tree and writes
+one ``info`` line per interval; the next command ends the response with its blank line.
+Analysis searches a copy of the game, so it never changes whose turn it is.
+
+``name`` is ``gonet`` and ``version`` answers :data:`GTP_VERSION`, Leela Zero's numbering:
+Lizzie takes every engine not named ``KataGo...`` for Leela Zero and warns below 0.15, so
+gonet speaks Leela Zero's analysis dialect to it (``kata-analyze`` works for GUIs that ask).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import queue
 import re
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -22,13 +34,30 @@ from gonet import __version__
 from gonet.board import IllegalMove
 from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
+from gonet.search import UNLIMITED, MoveInfo, SearchSettings
 
 log = logging.getLogger(__name__)
-PREFIXES = ("kgs", "lz", "gogui", "gonet")
+PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
+GTP_VERSION = "0.17.0"  # what Lizzie reads as a Leela Zero version it accepts (see the module notes)
+PRIOR_VISITS = 1000     # without search, analysis reports visits in proportion to the prior
+MOVES_LEFT = 0.35       # main time is spread over (this · N·N − moves played), at least 20 of our moves
+TIME_SHARE = 0.8        # of the time per move the clock allows, the rest is margin for lag
 
 
 class GtpError(Exception):
     """Answered as ``? message``; the engine's state is unchanged."""
+
+
+@dataclass
+class Analysis:
+    """An analysis request: which position, how often and in which dialect to report."""
+
+    dialect: str                # "lz" (integers x 10000), "kata" (floats 0-1) or "sabaki" (lz + scoreLead)
+    game: Game                  # a copy of the game with the side to analyse to move
+    interval: float = 1.0       # seconds between info lines
+    min_moves: int = 0
+    max_moves: int | None = None
+    ownership: bool = False
 
 
 def _gtp_name(method: str) -> str:
@@ -50,29 +79,32 @@ class GtpEngine:
 
     def __init__(self, model: str | None = None, device: str = "cpu", symmetries: int = 1,
                  temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
-                 seed: int | None = None):
+                 seed: int | None = None, search: SearchSettings | None = None,
+                 resign_winrate: float | None = None):
         self.superko = superko
         self.komi = 7.5
         self.game = Game(19, self.komi, superko)
         self.time_settings = (0, 0, 0)
         self.time_left: dict[int, tuple[float, int]] = {}
+        self.spent: dict[int, float] = {}  # our thinking time by colour, for a clock without time_left
         self._player = None
         self._player_error: Exception | None = None
-        self._load = threading.Thread(target=self._load_player, daemon=True,
-                                      args=(model, device, symmetries, temperature, resign_margin, seed))
+        options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
+                       resign_winrate=resign_winrate, search=search, seed=seed)
+        self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, options))
         self._load.start()
         self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
-        self._analysis_open = False
+        self._analysis: Analysis | None = None  # set by an analysis command; run() streams it
         self._quit = False
 
     # ------------------------------------------------------------ plumbing
 
-    def _load_player(self, model, device, symmetries, temperature, resign_margin, seed) -> None:
+    def _load_player(self, model, device, options: dict) -> None:
         try:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            self._player = Player(load_policy(model, device), symmetries, temperature, resign_margin, seed=seed)
+            self._player = Player(load_policy(model, device), **options)
         except Exception as e:  # reported on the first command that needs the model
             self._player_error = e
 
@@ -141,20 +173,54 @@ class GtpEngine:
         return " ".join(idx_to_vertex(int(p), self.game.size) for p in points)
 
     def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        """Serve until ``quit`` or end of input."""
-        for line in stdin:
-            if self._analysis_open:
-                stdout.write("\n")  # any input ends a running lz-analyze
-                self._analysis_open = False
+        """Serve until ``quit`` or end of input. stdin is read in a thread so that an open
+        analysis can search and report while no command waits."""
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read() -> None:
+            for line in stdin:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        while True:
+            if self._analysis is None:
+                line = lines.get()
+            else:
+                line = self._stream(lines, stdout)
+                stdout.write("\n")  # any input ends the analysis response
+                self._analysis = None
+            if line is None:
+                return
             response = self.handle(line)
             if response is None:
                 continue
-            if self._analysis_open:
-                response = response[:-1]  # left open: info lines may follow until the next command
+            if self._analysis is not None:
+                response = response[:-1]  # left open: info lines follow until the next command
             stdout.write(response)
             stdout.flush()
             if self._quit:
                 return
+
+    def _stream(self, lines: queue.Queue, stdout: TextIO) -> str | None:
+        """Search the open analysis and write an info line per interval; the next input line."""
+        a = self._analysis
+        tree = self.player.tree
+        due = time.perf_counter() + a.interval
+        info = None  # without search the line never changes: worked out once
+        while True:
+            if tree is not None:
+                tree.run(a.game, visits=UNLIMITED, seconds=max(due - time.perf_counter(), 0.0),
+                         stop=lambda: not lines.empty())
+            try:
+                return lines.get(timeout=max(due - time.perf_counter(), 0.0))
+            except queue.Empty:
+                pass
+            info = self._info_line(a) if tree is not None or info is None else info
+            if info:  # never an empty line: it would end the response
+                stdout.write(info + "\n")
+                stdout.flush()
+            due += a.interval
 
     # ------------------------------------------------------------ required commands
 
@@ -165,7 +231,7 @@ class GtpEngine:
         return "gonet"
 
     def cmd_version(self):
-        return __version__
+        return GTP_VERSION
 
     def cmd_known_command(self, name: str):
         return "true" if name in self.commands else "false"
@@ -183,6 +249,7 @@ class GtpEngine:
 
     def cmd_clear_board(self):
         self.game = Game(self.game.size, self.komi, self.superko)
+        self.spent = {}
 
     def cmd_komi(self, komi: float):
         self.komi = komi
@@ -195,7 +262,7 @@ class GtpEngine:
         except IllegalMove:
             raise GtpError("illegal move") from None
 
-    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True) -> str:
+    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None) -> str:
         from gonet.player import RESIGN
 
         c = self._colour(colour)
@@ -204,15 +271,37 @@ class GtpEngine:
         saved = player.symmetries, player.playouts
         if self._short_of_time(c):  # answer fast rather than lose on time
             player.symmetries, player.playouts = 1, 50
+        start = time.perf_counter()
         try:
-            idx = player.choose(self.game, cleanup=cleanup)
+            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop)
         finally:
             player.symmetries, player.playouts = saved
+            self.spent[c] = self.spent.get(c, 0.0) + time.perf_counter() - start
         if idx == RESIGN:
             return "resign"
         if commit:
             self.game.play(idx, c)
         return idx_to_vertex(idx, self.game.size)
+
+    def _move_seconds(self, colour: int) -> float | None:
+        """The search time the clock allows this move (None: no clock, the settings decide):
+        ``TIME_SHARE`` of the byo-yomi period per stone, or in main time of the time left
+        over our estimated moves left (plus a byo-yomi period's share, if there is one)."""
+        main, byo, stones = self.time_settings
+        if colour in self.time_left:
+            seconds, left = self.time_left[colour]
+        elif main > 0 or byo > 0 and stones > 0:
+            seconds, left = max(main - self.spent.get(colour, 0.0), 0.0), 0
+        else:
+            return None
+        if left > 0:
+            per_move = seconds / left
+        else:
+            moves = max(20.0, MOVES_LEFT * self.game.size ** 2 - self.game.move_number / 2)
+            per_move = seconds / moves + (byo / stones if stones > 0 else 0.0)
+        clock = max(0.05, TIME_SHARE * per_move)
+        settings = self.player.search
+        return clock if settings is None or settings.seconds is None else min(clock, settings.seconds)
 
     def _short_of_time(self, colour: int) -> bool:
         """Under 10 s left, or under 1 s a move in byo-yomi (from ``time_left``)."""
@@ -343,45 +432,121 @@ class GtpEngine:
 
     def cmd_time_settings(self, main_time: int, byo_yomi_time: int, byo_yomi_stones: int):
         self.time_settings = (main_time, byo_yomi_time, byo_yomi_stones)
+        self.time_left = {}
+        self.spent = {}
 
     def cmd_time_left(self, colour: str, time: float, stones: int):
         self.time_left[self._colour(colour)] = (time, stones)
 
     # ------------------------------------------------------------ analysis for GUIs
 
-    def _info_line(self, count: int = 10) -> str:
-        """Leela Zero style info for the side to move: the policy as prior, no search."""
-        infos = []
-        for order, (idx, prob) in enumerate(self.player.top_moves(self.game, count)):
-            vertex = idx_to_vertex(idx, self.game.size)
-            infos.append(f"info move {vertex} visits 1 winrate 5000 prior {round(prob * 10000)} "
-                         f"lcb 5000 order {order} pv {vertex}")
-        return " ".join(infos)
-
-    def _analyze(self, *args: str) -> str:
+    def _parse_analysis(self, dialect: str, args: tuple[str, ...], colour_needed: bool = False) -> Analysis:
+        """``[colour] [interval] [interval N] [minmoves N] [maxmoves N] [ownership true|false]``
+        (Leela Zero's and KataGo's GTP extensions); the interval is in centiseconds."""
+        _ = self.player  # the model, or a GtpError now rather than in the stream
+        args = list(args)
+        game = self.game.copy()
         if args and args[0].lower() in ("b", "w", "black", "white"):
-            self.game.to_move = self._colour(args[0])
-        self._analysis_open = True
-        return "\n" + self._info_line()
+            game.to_move = self._colour(args.pop(0))
+        elif colour_needed:
+            raise GtpError("syntax error")
+        a = Analysis(dialect, game)
+        if args and args[0].isdigit():
+            args.insert(0, "interval")
+        if len(args) % 2:
+            raise GtpError("syntax error")
+        for key, value in zip(args[::2], args[1::2]):
+            if key == "ownership" and value in ("true", "false"):
+                a.ownership = value == "true"
+            elif key in ("interval", "minmoves", "maxmoves") and value.isdigit():
+                if key == "interval":
+                    a.interval = max(int(value), 1) / 100
+                elif key == "minmoves":
+                    a.min_moves = int(value)
+                else:
+                    a.max_moves = int(value)
+            else:
+                raise GtpError("syntax error")
+        return a
+
+    def _infos(self, a: Analysis) -> tuple[list[MoveInfo], np.ndarray]:
+        """(moves to report, ownership from the side to move's view): the search's, or without
+        search the policy's, with visits in proportion to the prior so heat maps show it."""
+        tree = self.player.tree
+        if tree is not None:
+            return tree.infos(a.min_moves, a.max_moves), tree.ownership() * a.game.to_move
+        from gonet.ownership import ownership
+
+        player = self.player
+        _, values = player.policy.evaluate([a.game], player.symmetries)
+        winrate = (1.0 + float(values[0])) / 2.0
+        own = ownership(a.game, player.playouts) * a.game.to_move
+        lead = float(own.sum()) - a.game.komi * a.game.to_move
+        moves = [(i, p) for i, p in player.top_moves(a.game, a.max_moves or a.game.pass_idx)
+                 if round(PRIOR_VISITS * p) >= 1]
+        moves = moves or player.top_moves(a.game, a.min_moves)
+        return [MoveInfo(i, max(round(PRIOR_VISITS * p), 1), winrate, p, winrate, lead, 0.0, [i])
+                for i, p in moves], own
+
+    def _info_line(self, a: Analysis) -> str:
+        """One ``info move ... pv ...`` per move on one line (``ownership ...`` at the end for
+        KataGo); numbers as Leela Zero (integers x 10000) or KataGo (floats 0-1) print them."""
+        infos, own = self._infos(a)
+        size = a.game.size
+        parts = []
+        for order, i in enumerate(infos):
+            pv = " ".join(idx_to_vertex(m, size) for m in i.pv)
+            if a.dialect == "kata":
+                numbers = (f"utility {2 * i.winrate - 1:.6f} winrate {i.winrate:.6f} scoreMean {i.score_lead:.3f} "
+                           f"scoreStdev {i.score_stdev:.3f} scoreLead {i.score_lead:.3f} prior {i.prior:.6f} "
+                           f"lcb {i.lcb:.6f}")
+            else:
+                numbers = f"winrate {round(10000 * i.winrate)} prior {round(10000 * i.prior)} lcb {round(10000 * i.lcb)}"
+                if a.dialect == "sabaki":
+                    numbers += f" scoreLead {i.score_lead:.3f}"
+            parts.append(f"info move {idx_to_vertex(i.move, size)} visits {i.visits} {numbers} order {order} pv {pv}")
+        if a.ownership and parts:
+            parts.append("ownership " + " ".join(f"{x:.4f}" for x in own))
+        return " ".join(parts)
+
+    def _analyze(self, dialect: str, args: tuple[str, ...]) -> str:
+        self._analysis = self._parse_analysis(dialect, args)
+        return ""
 
     def cmd_lz_analyze(self, *args: str):
-        return self._analyze(*args)
+        return self._analyze("lz", args)
+
+    def cmd_kata_analyze(self, *args: str):
+        return self._analyze("kata", args)
 
     def cmd_analyze(self, *args: str):
-        return self._analyze(*args)
+        return self._analyze("sabaki", args)
 
-    def _genmove_analyze(self, *args: str) -> str:
-        if not args:
-            raise GtpError("syntax error")
-        self.game.to_move = self._colour(args[0])
-        info = self._info_line()
-        return f"\n{info}\nplay {self._genmove(args[0])}"
+    def _genmove_analyze(self, dialect: str, args: tuple[str, ...]) -> str:
+        """genmove that reports info lines at the interval while it searches (written with the
+        answer: one response), the last one for the final tree, then ``play <vertex>``."""
+        a = self._parse_analysis(dialect, args, colour_needed=True)
+        lines = []
+        due = [time.perf_counter() + a.interval]
+
+        def report() -> bool:
+            if time.perf_counter() >= due[0]:
+                lines.append(self._info_line(a))
+                due[0] += a.interval
+            return False
+
+        move = self._genmove(args[0], stop=report)
+        lines.append(self._info_line(a))  # a.game is the position before the move
+        return "\n" + "\n".join(line for line in lines if line) + f"\nplay {move}"
 
     def cmd_lz_genmove_analyze(self, *args: str):
-        return self._genmove_analyze(*args)
+        return self._genmove_analyze("lz", args)
+
+    def cmd_kata_genmove_analyze(self, *args: str):
+        return self._genmove_analyze("kata", args)
 
     def cmd_genmove_analyze(self, *args: str):
-        return self._genmove_analyze(*args)
+        return self._genmove_analyze("sabaki", args)
 
     def cmd_gogui_analyze_commands(self):
         return "gfx/Policy heatmap/gonet-policy_heatmap\npspairs/Policy top moves/gonet-top_moves"
@@ -391,7 +556,7 @@ class GtpEngine:
         top = probs[:-1].max() or 1.0
         lines = ["INFLUENCE " + " ".join(f"{idx_to_vertex(i, self.game.size)} {p / top:.2f}"
                                          for i, p in enumerate(probs[:-1]) if p >= 0.005 * top)]
-        lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {round(100 * p)}"
+        lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {percent_label(p)}"
                   for i, p in self.player.top_moves(self.game, 5)]
         lines.append(f"TEXT {colour_name(self.game.to_move)} to play: the net's move probabilities")
         return "\n".join(lines)
@@ -401,7 +566,14 @@ class GtpEngine:
                         for i, p in self.player.top_moves(self.game, 10))
 
 
+def percent_label(p: float) -> str:
+    """A heat-map label for a probability: whole percents, ``<1`` below 1% (never ``0``)."""
+    return f"{100 * p:.0f}" if p >= 0.01 else "<1"
+
+
 def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
-         resign_margin: float | None = None) -> int:
-    GtpEngine(model, device, symmetries, temperature, resign_margin).run()
+         resign_margin: float | None = None, search: SearchSettings | None = None,
+         resign_winrate: float | None = None) -> int:
+    GtpEngine(model, device, symmetries, temperature, resign_margin, search=search,
+              resign_winrate=resign_winrate).run()
     return 0

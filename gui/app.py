@@ -43,7 +43,7 @@ class App:
 
     def __init__(self, model: str | None = None, engine: str | None = None, colour: str = "black",
                  handicap: int = 0, komi: float = 7.5, size: tuple[int, int] = (1000, 780),
-                 save_dir: str | Path = ".", seed: int | None = None):
+                 save_dir: str | Path = ".", seed: int | None = None, search=None):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
         pygame.display.set_caption("gonet")
@@ -52,6 +52,7 @@ class App:
         self.small = pygame.font.Font(None, 21)
         self.rng = np.random.default_rng(seed)
         self.model, self.engine_command = model, engine
+        self.search = search  # SearchSettings for the net, None for the raw policy
         self.colour_choice, self.handicap, self.komi = colour, handicap, komi
         self.save_dir = Path(save_dir)
         self._player = None
@@ -81,7 +82,7 @@ class App:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            self._player = Player(load_policy(self.model), seed=int(self.rng.integers(1 << 30)))
+            self._player = Player(load_policy(self.model), search=self.search, seed=int(self.rng.integers(1 << 30)))
         return self._player
 
     def _engine_move(self, game: Game) -> int:
@@ -398,6 +399,6 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def main(model: str | None = None, engine: str | None = None, colour: str = "black", handicap: int = 0,
-         komi: float = 7.5) -> int:
-    App(model, engine, colour, handicap, komi).run()
+         komi: float = 7.5, search=None) -> int:
+    App(model, engine, colour, handicap, komi, search=search).run()
     return 0
