@@ -209,14 +209,18 @@ class GtpEngine:
         due = time.perf_counter() + a.interval
         info = None  # without search the line never changes: worked out once
         while True:
-            if tree is not None:
-                tree.run(a.game, visits=UNLIMITED, seconds=max(due - time.perf_counter(), 0.0),
-                         stop=lambda: not lines.empty())
             try:
-                return lines.get(timeout=max(due - time.perf_counter(), 0.0))
-            except queue.Empty:
-                pass
-            info = self._info_line(a) if tree is not None or info is None else info
+                if tree is not None:
+                    tree.run(a.game, visits=UNLIMITED, seconds=max(due - time.perf_counter(), 0.0),
+                             stop=lambda: not lines.empty())
+                try:
+                    return lines.get(timeout=max(due - time.perf_counter(), 0.0))
+                except queue.Empty:
+                    pass
+                info = self._info_line(a) if tree is not None or info is None else info
+            except Exception:  # a bug must not kill the engine: the stream goes quiet
+                log.exception("analysis failed")
+                return lines.get()
             if info:  # never an empty line: it would end the response
                 stdout.write(info + "\n")
                 stdout.flush()

@@ -3,7 +3,9 @@
 Rules, in order:
 1. **Candidates.** A node's children are its sensible moves: superko-legal
    (``Game.legal_moves``, through the evaluator's legal-masked probabilities) and not
-   filling the mover's own eye; the net's probabilities over them are the priors. Pass is
+   filling the mover's own eye; the net's probabilities over them are the priors, and
+   moves under ``PRUNE`` times the best prior are left out (as Leela Zero does: they would
+   not be visited at these budgets, and they fill memory in long analyses). Pass is
    a child only when no sensible move is left; two passes end the game and the
    Tromp-Taylor score is the value. (When to pass earlier is the player's rule: player.py.)
 2. **Selection** (AlphaGo Zero): from the root, the child maximising
@@ -26,8 +28,9 @@ Rules, in order:
 7. **Reuse**: a search at a position that follows from the root by moves in the tree (our
    move, the opponent's reply) starts from that subtree with its statistics.
 
-The tree lives in two arrays indexed by node (``links`` int64, ``stats`` float64, rows
-named below); a node's children are contiguous. Selection and backup are Numba kernels.
+The tree lives in two arrays indexed by node (``links`` int32, ``stats`` float64, rows
+named below; 64 bytes a node); a node's children are contiguous. Selection and backup are
+Numba kernels.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ MOVE, PARENT, FIRST, COUNT, VISITS, VLOSS = range(6)
 # stats rows: VALUE* from the view of the side that played the node's move; SCORE* from Black's
 PRIOR, VALUE, VALUE_SQ, SCORE, SCORE_SQ = range(5)
 ROOT = 0
+PRUNE = 1e-3            # children with a prior under this times the best one are not made
 LCB_Z = 1.96            # lcb: winrate minus 1.96 standard errors
 UNLIMITED = 1 << 40     # a visit budget that never ends a search (analysis: time and ``stop`` do)
 
@@ -73,7 +77,7 @@ class SearchSettings:
     batch: int = 4                  # leaves per forward pass (virtual loss); see docs/benchmarks.md
     mix: float | None = None        # λ: playout weight in the leaf value (None: 0 with a value head, else 1)
     playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
-    max_nodes: int = 4_000_000      # the tree stops growing here (long analyses)
+    max_nodes: int = 2_000_000      # the tree stops growing here (128 MB; a long analysis)
 
     def __post_init__(self):
         if self.visits is None and self.seconds is None:
@@ -98,12 +102,13 @@ class MoveInfo:
 
 @njit(cache=True)
 def _select(links, stats, c_puct, fpu_reduction, path):
-    """Walk from the root to a leaf by PUCT, adding a virtual loss on the way; the path length."""
+    """Walk from the root to a leaf by PUCT, adding a virtual loss on the way; the path length.
+    A walk as long as ``path`` ends there (the node is then evaluated again, not expanded)."""
     node = ROOT
     links[VLOSS, node] += 1
     path[0] = node
     length = 1
-    while links[COUNT, node] > 0:
+    while links[COUNT, node] > 0 and length < path.shape[0]:
         first = links[FIRST, node]
         end = first + links[COUNT, node]
         visited_mass = 0.0
@@ -205,7 +210,7 @@ class Search:
 
     def _reset(self, game: Game | None) -> None:
         capacity = 1 << 14
-        self.links = np.zeros((6, capacity), dtype=np.int64)
+        self.links = np.zeros((6, capacity), dtype=np.int32)
         self.stats = np.zeros((5, capacity), dtype=np.float64)
         self.links[FIRST, ROOT] = -1
         self.links[PARENT, ROOT] = -1
@@ -224,7 +229,7 @@ class Search:
         if self.size + needed <= capacity:
             return
         capacity = max(2 * capacity, self.size + needed)
-        self.links = np.concatenate([self.links, np.zeros((6, capacity - self.links.shape[1]), np.int64)], axis=1)
+        self.links = np.concatenate([self.links, np.zeros((6, capacity - self.links.shape[1]), np.int32)], axis=1)
         self.stats = np.concatenate([self.stats, np.zeros((5, capacity - self.stats.shape[1]))], axis=1)
 
     def _child(self, node: int, move: int) -> int:
@@ -257,7 +262,7 @@ class Search:
 
     def _expand(self, node: int, probs: np.ndarray, sensible: np.ndarray, pass_idx: int) -> None:
         priors = np.where(sensible, probs, 0.0)
-        moves = np.flatnonzero(priors > 0)
+        moves = np.flatnonzero(priors > PRUNE * priors.max())
         if len(moves) == 0:
             moves, priors = np.array([pass_idx]), np.ones(pass_idx + 1)
         moves = moves[np.argsort(-priors[moves], kind="stable")]  # ties in selection go to the prior
@@ -297,6 +302,9 @@ class Search:
                     break
                 batch = 1 if done == 0 else min(len(slots), visits - done if visits is not None else len(slots))
                 self._step(slots[:batch], paths)
+        except BaseException:
+            self._reset(None)  # pending virtual losses would skew every later search
+            raise
         finally:
             self.run_seconds += time.perf_counter() - start
 
@@ -336,7 +344,8 @@ class Search:
                     score = game.score()
                     value = float(np.sign(score * game.to_move))
                 else:
-                    self._expand(leaf, probs[k], sensible_mask(game), game.pass_idx)
+                    if self.links[COUNT, leaf] == 0:
+                        self._expand(leaf, probs[k], sensible_mask(game), game.pass_idx)
                     value, score = self._judge(game, float(values[k]))
                     k += 1
                 _backup(self.links, self.stats, paths[i], length, value, score)
