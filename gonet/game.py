@@ -11,11 +11,15 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from gonet.board import (
+    HASH,
     LEGAL,
+    META,
     REASONS,
     SETUP_AGE,
+    STONE,
     Board,
     IllegalMove,
     legality,
@@ -34,6 +38,22 @@ if TYPE_CHECKING:
 HANDICAP_PATTERNS = ["00 22", "00 22 20", "00 22 20 02", "00 22 20 02 11", "00 22 20 02 10 12",
                      "00 22 20 02 10 12 11", "00 22 20 02 10 12 01 21", "00 22 20 02 10 12 01 21 11"]
 """GTP fixed handicap: row/col codes, 0 = near edge (bottom/left), 1 = middle, 2 = far edge."""
+
+
+@njit(cache=True)
+def _legal_points_into(s, nbr, c, seen, log, logn, out):
+    """out[p] for every point: colour ``c`` may play p (rules, and the position after it is
+    not among the sorted hashes ``seen``). Search asks this at every leaf: a kernel, not a
+    Python loop over the points (2 ms)."""
+    for p in range(s.shape[1]):
+        out[p] = False
+        if s[STONE, p] != 0:
+            continue
+        mark = logn[0]
+        if play_kernel(s, nbr, p, c, log, logn) >= 0:
+            i = np.searchsorted(seen, s[META, HASH])
+            out[p] = i == seen.shape[0] or seen[i] != s[META, HASH]
+            undo_to(s, log, logn, mark)
 
 
 def max_fixed_handicap(size: int) -> int:
@@ -114,9 +134,13 @@ class Game:
 
     def legal_moves(self, colour: int | None = None) -> np.ndarray:
         """``bool[N*N + 1]``: legal points, and pass (always legal) last."""
+        colour = self.to_move if colour is None else colour
         mask = np.zeros(self.pass_idx + 1, dtype=bool)
-        for idx in np.flatnonzero(self.board.state[0] == 0):
-            mask[idx] = self.is_legal(int(idx), colour)
+        seen = np.sort(np.fromiter((h for h, n in self._seen.items() if n > 0), dtype=np.int64)) if self.superko \
+            else np.zeros(0, dtype=np.int64)
+        log, logn = self.journal
+        logn[0] = 0
+        _legal_points_into(self.board.state, self.board.nbr, colour, seen, log, logn, mask)
         mask[self.pass_idx] = True
         return mask
 

@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Iterable, TextIO
 
 import numpy as np
 
@@ -172,7 +172,7 @@ class GtpEngine:
     def _vertices(self, points) -> str:
         return " ".join(idx_to_vertex(int(p), self.game.size) for p in points)
 
-    def run(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    def run(self, stdin: Iterable[str] = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         """Serve until ``quit`` or end of input. stdin is read in a thread so that an open
         analysis can search and report while no command waits."""
         lines: queue.Queue[str | None] = queue.Queue()
@@ -189,6 +189,7 @@ class GtpEngine:
             else:
                 line = self._stream(lines, stdout)
                 stdout.write("\n")  # any input ends the analysis response
+                stdout.flush()
                 self._analysis = None
             if line is None:
                 return
