@@ -292,16 +292,19 @@ class Search:
         slots = [self.game.copy() for _ in range(self.settings.batch)]
         path = np.zeros(self.game.size ** 2 * 4 + 16, dtype=np.int64)
         paths = [path.copy() for _ in slots]
+        step = 0.0  # the last batch's wall time: a batch that would end far past the deadline waits
         try:
             while True:
                 done = int(self.links[VISITS, ROOT])
                 if done > 0 and (self._decided(visits - done if visits is not None else 1 << 30)
                                  or visits is not None and done >= visits
-                                 or deadline is not None and time.perf_counter() >= deadline
+                                 or deadline is not None and time.perf_counter() + step / 2 >= deadline
                                  or stop is not None and stop() or self.size >= self.settings.max_nodes):
                     break
                 batch = 1 if done == 0 else min(len(slots), visits - done if visits is not None else len(slots))
+                step = time.perf_counter()
                 self._step(slots[:batch], paths)
+                step = time.perf_counter() - step
         except BaseException:
             self._reset(None)  # pending virtual losses would skew every later search
             raise
