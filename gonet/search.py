@@ -183,7 +183,7 @@ def _compact(links, stats, root, new_links, new_stats):
     return size
 
 
-def sensible_mask(game: Game) -> np.ndarray:
+def non_eye_points(game: Game) -> np.ndarray:
     """bool[N*N + 1]: points that do not fill the mover's own eye (pass excluded); legality
     comes from the evaluator's legal-masked probabilities."""
     mask = np.zeros(game.pass_idx + 1, dtype=bool)
@@ -348,7 +348,7 @@ class Search:
                     value = float(np.sign(score * game.to_move))
                 else:
                     if self.links[COUNT, leaf] == 0:
-                        self._expand(leaf, probs[k], sensible_mask(game), game.pass_idx)
+                        self._expand(leaf, probs[k], non_eye_points(game), game.pass_idx)
                     value, score = self._judge(game, float(values[k]))
                     k += 1
                 _backup(self.links, self.stats, paths[i], length, value, score)

@@ -51,10 +51,10 @@ class ForwardTimer:
         self._forward = net.forward
         net.forward = self
 
-    def __call__(self, x):
+    def __call__(self, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return self._forward(x)
+            return self._forward(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - start
 
