@@ -63,6 +63,11 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"{result['model']} on {result['positions']} positions of {result['games']} games: "
               f"top-1 {100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}%, "
               f"mean log-likelihood {result['loglik']:.3f}")
+        value = result.get("value")
+        for phase, row in ([("all", value), *value["phases"].items()] if value else []):
+            scores = (f"MSE {row['mse']:.3f}, winner right {100 * row['winner_accuracy']:.1f}%" if row["positions"]
+                      else "no positions")
+            print(f"value, moves {phase:>6}: {row['positions']:>6} positions with a result: {scores}")
     return 0
 
 
@@ -206,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_train)
 
-    p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy on SGF records")
+    p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy (and value MSE) on SGF records")
     p.add_argument("sources", nargs="+")
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--max-positions", type=int, help="evaluate an even sample of this many positions")

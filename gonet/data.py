@@ -58,11 +58,14 @@ class PreparedGames:
         self.size = board_size_of(folders)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("moves", "colours", "setup", "setup_colours")}
         move_counts, setup_counts = [], []
+        winners, komis = [], []
         shards = [folder / "shards" / f"{shard['name']}.npz"
                   for folder in folders for shard in self.manifest_of(folder)["shards"]]
         for shard in shards:
             with np.load(shard) as z:
                 keep = np.ones(len(z["sizes"]), dtype=bool) if split == "all" else z["val"] == (split == "val")
+                winners.append(z["winner"][keep])
+                komis.append(z["komi"][keep])
                 for key, offsets in (("moves", "game_offsets"), ("setup", "setup_offsets")):
                     starts, stops = z[offsets][:-1][keep], z[offsets][1:][keep]
                     rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops)] or [np.zeros(0, int)])
@@ -77,6 +80,8 @@ class PreparedGames:
         self.setup_colours = concat["setup_colours"].astype(np.int64)
         self.game_offsets = np.concatenate([[0], np.cumsum(np.concatenate(move_counts or [[]]))]).astype(np.int64)
         self.setup_offsets = np.concatenate([[0], np.cumsum(np.concatenate(setup_counts or [[]]))]).astype(np.int64)
+        self.winner = np.concatenate(winners or [np.zeros(0, np.int8)]).astype(np.int8)  # per game: +1 B, -1 W, 0 unknown
+        self.komi = np.concatenate(komis or [np.zeros(0, np.float32)]).astype(np.float32)  # per game
 
     @staticmethod
     def manifest_of(folder: str | Path) -> dict:

@@ -1,5 +1,8 @@
 """``gonet eval``: move-prediction accuracy of a policy on SGF records, as the literature
-measures it (top-1, top-5, mean log-likelihood of the played move; passes excluded)."""
+measures it (top-1, top-5, mean log-likelihood of the played move; passes excluded), and,
+for a model with a value head, the value's MSE against the game's result z = +-1 from the
+side to move's view and how often its sign names the winner, by game phase. Games without
+a usable result (RE missing, void, draw) count for the policy only."""
 
 from __future__ import annotations
 
@@ -12,10 +15,14 @@ import torch
 from tqdm import tqdm
 
 from gonet.board import diagonals, neighbours
-from gonet.features import LADDER_BUDGET, NUM_PLANES, feature_planes, game_planes
+from gonet.features import LADDER_BUDGET, NUM_PLANES, feature_planes, game_planes, side_komi, value_target
 from gonet.game import check_record, record_arrays
 from gonet.policy import Policy
+from gonet.prepare import winner
 from gonet.sgf import ReadStats, read_records
+
+PHASES = {"0-50": (0, 50), "50-150": (50, 150), "150+": (150, None)}
+"""Game phases of the value report: moves already played before the position, [start, stop)."""
 
 
 def _positions(sources: list[str | os.PathLike], size: int, max_positions: int | None, stats: ReadStats
@@ -29,21 +36,22 @@ def _positions(sources: list[str | os.PathLike], size: int, max_positions: int |
             illegal += 1
             continue
         arrays = record_arrays(record)
-        games.append((arrays, np.flatnonzero(arrays[3] != size * size)))
+        games.append((arrays, np.flatnonzero(arrays[3] != size * size), winner(record.result), record.komi))
     if illegal:
         stats.skipped["illegal move"] += illegal
         stats.games -= illegal
-    total = sum(len(m) for _, m in games)
+    total = sum(len(g[1]) for g in games)
     stride = max(1, math.ceil(total / max_positions)) if max_positions else 1
     return games, stride
 
 
 def _batches(games: list, stride: int, size: int, channels: list[int], batch_size: int, limit: int | None
-             ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(planes, moves, move numbers, z, komi from the side to move's view) of the sample."""
     nbr, diag = neighbours(size), diagonals(size)
-    planes, moves = [], []
+    parts: list[tuple[np.ndarray, ...]] = []
     seen = kept = 0
-    for (setup_colours, setup_idxs, colours, idxs), move_numbers in games:
+    for (setup_colours, setup_idxs, colours, idxs), move_numbers, result, komi in games:
         wanted = move_numbers[(seen + np.arange(len(move_numbers))) % stride == 0]
         seen += len(move_numbers)
         if limit is not None:
@@ -53,28 +61,36 @@ def _batches(games: list, stride: int, size: int, channels: list[int], batch_siz
         kept += len(wanted)
         out = np.zeros((len(wanted), NUM_PLANES, size * size), dtype=np.uint8)
         game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, LADDER_BUDGET)
-        planes.append(out[:, channels].reshape(len(wanted), len(channels), size, size))
-        moves.append(idxs[wanted])
-        if sum(len(m) for m in moves) >= batch_size:
-            yield np.concatenate(planes), np.concatenate(moves)
-            planes, moves = [], []
-    if moves:
-        yield np.concatenate(planes), np.concatenate(moves)
+        to_move = colours[wanted]
+        parts.append((out[:, channels].reshape(len(wanted), len(channels), size, size), idxs[wanted], wanted,
+                      value_target(result, to_move).astype(np.float32), side_komi(komi, to_move).astype(np.float32)))
+        if sum(len(part[1]) for part in parts) >= batch_size:
+            yield tuple(np.concatenate(column) for column in zip(*parts))
+            parts = []
+    if parts:
+        yield tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def evaluate(policy: Policy, sources: list[str | os.PathLike], max_positions: int | None = None,
              batch_size: int = 512, progress: bool = True) -> dict:
-    """Top-1/top-5 accuracy and mean log-likelihood of ``policy`` on the records in ``sources``."""
+    """Top-1/top-5 accuracy and mean log-likelihood of ``policy`` on the records in ``sources``;
+    with a value head also ``value``: MSE and winner accuracy, overall and by :data:`PHASES`."""
     size = policy.board_size
     stats = ReadStats()
     games, stride = _positions(sources, size, max_positions, stats)
     channels = list(feature_planes(policy.config.feature_set))
     n = top1 = top5 = 0
     loglik = 0.0
-    expected = math.ceil(sum(len(m) for _, m in games) / stride)
+    value = {name: np.zeros(3) for name in ["all", *PHASES]}  # positions, squared error, sign right
+    expected = math.ceil(sum(len(g[1]) for g in games) / stride)
     bar = tqdm(total=min(expected, max_positions or expected), desc="eval", unit="pos", disable=not progress)
-    for planes, moves in _batches(games, stride, size, channels, batch_size, max_positions):
-        logits = torch.from_numpy(policy.logits(planes))
+    for planes, moves, move_numbers, z, komi in _batches(games, stride, size, channels, batch_size, max_positions):
+        if policy.has_value:
+            logits, values = policy.logits_values(planes, komi)
+            _add_value(value, values, z, move_numbers)
+        else:
+            logits = policy.logits(planes)
+        logits = torch.from_numpy(logits)
         logp = torch.log_softmax(logits, dim=1)
         target = torch.from_numpy(moves)
         best = logits.topk(5, dim=1).indices
@@ -84,6 +100,21 @@ def evaluate(policy: Policy, sources: list[str | os.PathLike], max_positions: in
         n += len(moves)
         bar.update(len(moves))
     bar.close()
-    return {"top1": top1 / n if n else 0.0, "top5": top5 / n if n else 0.0,
-            "loglik": loglik / n if n else 0.0, "positions": n, "games": stats.games,
-            "skipped": dict(stats.skipped), "model": policy.config.name, "feature_set": policy.config.feature_set}
+    result = {"top1": top1 / n if n else 0.0, "top5": top5 / n if n else 0.0,
+              "loglik": loglik / n if n else 0.0, "positions": n, "games": stats.games,
+              "skipped": dict(stats.skipped), "model": policy.config.name, "feature_set": policy.config.feature_set}
+    if policy.has_value:
+        summary = {name: {"positions": int(count), "mse": err / count if count else None,
+                          "winner_accuracy": right / count if count else None}
+                   for name, (count, err, right) in value.items()}
+        result["value"] = {**summary.pop("all"), "phases": summary}
+    return result
+
+
+def _add_value(totals: dict[str, np.ndarray], values: np.ndarray, z: np.ndarray, move_numbers: np.ndarray) -> None:
+    """Add a batch's positions with a known result to the overall and per-phase totals."""
+    known = z != 0
+    for name, (start, stop) in [("all", (0, None)), *PHASES.items()]:
+        mask = known & (move_numbers >= start) & (move_numbers < (stop if stop is not None else np.inf))
+        v, t = values[mask], z[mask]
+        totals[name] += [len(t), float(((v - t) ** 2).sum()), int((np.sign(v) == t).sum())]

@@ -432,6 +432,18 @@ def position_planes(game: Game, feature_set: str = "full") -> np.ndarray:
     return out[list(feature_planes(feature_set))].reshape(-1, game.size, game.size)
 
 
+def side_komi(komi: float | np.ndarray, to_move: int | np.ndarray) -> float | np.ndarray:
+    """The value head's komi input: what the side to move receives (+komi when White is to
+    move, -komi when Black is), since the planes themselves do not say who is Black."""
+    return -to_move * komi
+
+
+def value_target(winner: int | np.ndarray, to_move: int | np.ndarray) -> int | np.ndarray:
+    """The value target z: +1 if the side to move won, -1 if it lost, 0 for an unknown
+    result (``winner`` 0), which the value loss masks out."""
+    return winner * to_move
+
+
 def planes_from_arrays(stones: np.ndarray, ages: np.ndarray, to_move: int, ko: int = -1,
                        budget: int = LADDER_BUDGET) -> np.ndarray:
     """The 48 planes (uint8[48, N, N]) of a position given as arrays.

@@ -1,4 +1,5 @@
-"""Plain ``nn.Module``s: the conv core shared by every model, and AlphaGo's SL policy net.
+"""Plain ``nn.Module``s: the conv core shared by every model, and AlphaGo's SL policy net
+with an optional AlphaGo-Zero-style value head on its trunk.
 
 The conv core is a stack of conv → (norm) → ReLU → (pool) stages, 1-D or 2-D; the Go
 policy net, the MNIST classifier and the spoken-digit model are all built from it.
@@ -56,6 +57,7 @@ class PolicyConfig:
     layers: int = 13
     feature_set: str = "full"
     board_size: int = 19
+    value_head: bool = False  # a value head on the shared trunk: forward returns (logits, value)
 
     @property
     def planes(self) -> int:
@@ -70,10 +72,45 @@ class PolicyConfig:
         return asdict(self)
 
 
+VALUE_HIDDEN = 256  # AlphaGo Zero's value head width
+KOMI_SCALE = 7.5    # komi enters the value head in units of a usual komi...
+KOMI_CLIP = 30.0    # ...clipped, because some records carry nonsense (e.g. KM[375])
+
+
+class ValueHead(nn.Module):
+    """AlphaGo Zero's value head, 1x1 conv → ReLU → FC 256 → ReLU → FC 1 → tanh, with two
+    inputs beside the conv's N*N map that the trunk cannot give it:
+
+    - the komi from the side to move's view: the planes do not say who is Black, and a
+      position won on the board by 3 points is lost by the player who gives 6.5 komi
+      (AlphaGo's value net had a 49th "colour" plane for the same reason);
+    - the global average of the trunk's k channels: a summary that does not depend on the
+      board size. The FC weights of the N*N map are for ``board_size`` only; another size
+      needs them resampled like ``PolicyNet.point_bias``.
+
+    No batch norm: the head is trained on a frozen trunk whose features do not drift.
+    """
+
+    def __init__(self, channels: int, board_size: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 1, kernel_size=1)
+        self.hidden = nn.Linear(board_size * board_size + channels + 1, VALUE_HIDDEN)
+        self.out = nn.Linear(VALUE_HIDDEN, 1)
+
+    def forward(self, features: torch.Tensor, komi: torch.Tensor) -> torch.Tensor:
+        """(B, k, N, N) trunk features, (B,) komi from the side to move's view → (B,) values in [-1, 1]."""
+        spatial = torch.relu(self.conv(features)).flatten(1)  # (B, N*N)
+        pooled = features.mean(dim=(2, 3))  # (B, k)
+        komi = (komi.to(features.dtype).clamp(-KOMI_CLIP, KOMI_CLIP) / KOMI_SCALE)[:, None]  # (B, 1)
+        x = torch.relu(self.hidden(torch.cat([spatial, pooled, komi], dim=1)))  # (B, 256)
+        return torch.tanh(self.out(x)).squeeze(1)  # (B,)
+
+
 class PolicyNet(nn.Module):
     """AlphaGo's SL policy network: a 5x5 conv, ``layers - 2`` 3x3 convs (all with k filters,
     zero padding, ReLU, no pooling), then a 1x1 conv to one plane plus a separate learned
-    bias for each point. Returns logits over the N*N points (softmax is the loss's job)."""
+    bias for each point. Returns logits over the N*N points (softmax is the loss's job);
+    with ``config.value_head``, also a value from the same trunk (see :class:`ValueHead`)."""
 
     def __init__(self, config: PolicyConfig = PolicyConfig()):
         super().__init__()
@@ -84,6 +121,7 @@ class PolicyNet(nn.Module):
         self.body = conv_core(config.planes, [k] * (config.layers - 1), [5] + [3] * (config.layers - 2))
         self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(config.board_size * config.board_size))
+        self.value_head = ValueHead(k, config.board_size) if config.value_head else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -96,12 +134,32 @@ class PolicyNet(nn.Module):
                 nn.init.zeros_(conv.bias)
         nn.init.kaiming_normal_(self.head.weight, nonlinearity="linear")
 
-    def forward(self, planes: torch.Tensor) -> torch.Tensor:
-        """(B, C, N, N) planes (any float or uint8 dtype) → (B, N*N) logits."""
+    def trunk(self, planes: torch.Tensor) -> torch.Tensor:
+        """(B, C, N, N) planes (any float or uint8 dtype) → (B, k, N, N) features of the last hidden layer."""
         if not planes.is_floating_point():
             planes = planes.to(self.point_bias.dtype)
-        x = self.head(self.body(planes))  # (B, 1, N, N)
-        return x.flatten(1) + self.point_bias  # (B, N*N)
+        return self.body(planes)
+
+    def policy_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, k, N, N) trunk features → (B, N*N) move logits."""
+        return self.head(features).flatten(1) + self.point_bias  # (B, N*N)
+
+    def move_logits(self, planes: torch.Tensor) -> torch.Tensor:
+        """(B, C, N, N) planes → (B, N*N) logits, without the value head (needs no komi)."""
+        return self.policy_logits(self.trunk(planes))
+
+    def forward(self, planes: torch.Tensor, komi: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, N, N) planes → (B, N*N) logits; with a value head, (logits, (B,) values)
+        given ``komi``, each position's komi from the side to move's view (see
+        :func:`gonet.features.side_komi`)."""
+        features = self.trunk(planes)
+        logits = self.policy_logits(features)
+        if self.value_head is None:
+            return logits
+        if komi is None:
+            raise ValueError("a net with a value head needs each position's komi (from the side to move's view)")
+        return logits, self.value_head(features, komi)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -1,10 +1,11 @@
-"""Policy model files and the inference API: ``load_policy()`` and ``Policy.predict(game)``.
+"""Policy model files and the inference API: ``load_policy()``, ``Policy.predict(game)`` and
+``Policy.evaluate(games)`` (moves and values in one pass).
 
 A model file is a ``torch.save`` dict, read back with ``weights_only=True``::
 
     {"format": "gonet-policy", "version": 1,
-     "config": {"filters", "layers", "feature_set", "board_size"},
-     "state_dict": {name: tensor (fp16 or fp32)},
+     "config": {"filters", "layers", "feature_set", "board_size", "value_head" (absent: False)},
+     "state_dict": {name: tensor (fp16 or fp32)},   # value_head.* when config["value_head"]
      "meta": {free-form JSON-able notes: training data, steps, accuracy}}
 
 The package ships one under ``gonet/weights/``; :func:`default_model_path` finds it.
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gonet.features import position_planes
+from gonet.features import position_planes, side_komi, symmetry_planes, symmetry_table
 from gonet.game import Game
 from gonet.nets import PolicyConfig, PolicyNet
 
@@ -83,22 +84,28 @@ class Policy:
     def board_size(self) -> int:
         return self.config.board_size
 
+    @property
+    def has_value(self) -> bool:
+        """Whether the model has a value head (else :meth:`evaluate` gives values of 0)."""
+        return self.config.value_head
+
     @torch.inference_mode()
     def logits(self, planes: np.ndarray | torch.Tensor) -> np.ndarray:
         """(B, C, N, N) planes → (B, N*N) float32 logits."""
         x = torch.as_tensor(planes).to(self.device)
-        return self.net(x.float()).float().cpu().numpy()
+        return self.net.move_logits(x.float()).float().cpu().numpy()
 
-    def predict_planes(self, planes: np.ndarray, legal: np.ndarray | None = None) -> np.ndarray:
-        """(B, C, N, N) planes (+ optional (B, N*N+1) legal masks) → (B, N*N+1) probabilities.
-
-        The net never predicts a pass: the last column is 0 unless no point is legal, when
-        it is 1. With ``legal``, illegal points get 0 and the rest sum to 1.
-        """
-        logits = self.logits(planes)
-        if legal is None:
-            legal = np.ones((logits.shape[0], logits.shape[1] + 1), dtype=bool)
-        return _softmax_masked(logits, legal)
+    @torch.inference_mode()
+    def logits_values(self, planes: np.ndarray | torch.Tensor, komi: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(B, C, N, N) planes and (B,) komi from the side to move's view → ((B, N*N) logits,
+        (B,) values from the side to move's view; 0 without a value head), one forward pass."""
+        x = torch.as_tensor(planes).to(self.device).float()
+        if not self.has_value:
+            logits = self.net(x)
+            return logits.float().cpu().numpy(), np.zeros(len(logits), dtype=np.float32)
+        logits, values = self.net(x, torch.as_tensor(komi, dtype=torch.float32, device=self.device))
+        return logits.float().cpu().numpy(), values.float().cpu().numpy()
 
     def predict(self, game: Game | list[Game], symmetries: int = 1) -> np.ndarray:
         """Move probabilities (N*N+1, pass last) for the side to move, legal moves only.
@@ -106,27 +113,35 @@ class Policy:
         A list of games gives a (B, N*N+1) batch. ``symmetries`` > 1 averages the net's
         output over that many of the 8 board symmetries.
         """
-        games = game if isinstance(game, list) else [game]
+        probs, _ = self.evaluate(game if isinstance(game, list) else [game], symmetries)
+        return probs if isinstance(game, list) else probs[0]
+
+    def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """((B, N*N+1) legal move probabilities as :meth:`predict`, (B,) values in [-1, 1]
+        from the side to move's view, 0 without a value head) for a batch of games.
+
+        One forward pass: with ``symmetries`` S > 1 the S transformed copies of the batch go
+        through the net together, the probabilities are averaged back in the original
+        orientation and the values are averaged.
+        """
         for g in games:
             if g.size != self.board_size:
                 raise ValueError(f"the model plays {self.board_size}x{self.board_size}, not {g.size}x{g.size}")
-        planes = np.stack([position_planes(g, self.config.feature_set) for g in games])
-        legal = np.stack([g.legal_moves() for g in games])
-        if symmetries <= 1:
-            probs = self.predict_planes(planes, legal)
-        else:
-            from gonet.features import symmetry_planes, symmetry_table
-
-            table = symmetry_table(self.board_size)
-            nn = self.board_size * self.board_size
-            total = np.zeros((len(games), nn), dtype=np.float64)
-            for k in range(min(symmetries, 8)):
-                moved = np.ascontiguousarray(symmetry_planes(planes, k))
-                p = self.predict_planes(moved)[:, :nn]
-                total += p[:, table[k, :nn]]  # back to the original orientation
-            logits = np.log(np.maximum(total / min(symmetries, 8), 1e-30))
-            probs = _softmax_masked(logits, legal)
-        return probs if isinstance(game, list) else probs[0]
+        planes = np.stack([position_planes(g, self.config.feature_set) for g in games])  # (B, C, N, N)
+        legal = np.stack([g.legal_moves() for g in games])  # (B, N*N+1)
+        komi = np.array([side_komi(g.komi, g.to_move) for g in games], dtype=np.float32)  # (B,)
+        s = min(max(symmetries, 1), 8)
+        if s == 1:
+            logits, values = self.logits_values(planes, komi)
+            return _softmax_masked(logits, legal), values
+        b, nn = len(games), self.board_size * self.board_size
+        moved = np.concatenate([symmetry_planes(planes, k) for k in range(s)])  # (S*B, C, N, N)
+        logits, values = self.logits_values(np.ascontiguousarray(moved), np.tile(komi, s))
+        probs = _softmax_masked(logits, np.ones((s * b, nn + 1), dtype=bool))[:, :nn].reshape(s, b, nn)
+        table = symmetry_table(self.board_size)
+        total = sum(probs[k][:, table[k, :nn]].astype(np.float64) for k in range(s))  # back to the original orientation
+        probs = _softmax_masked(np.log(np.maximum(total / s, 1e-30)), legal)
+        return probs, values.reshape(s, b).mean(axis=0)
 
 
 def _softmax_masked(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ ends at zero reaches a given accuracy in far fewer steps (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -245,10 +246,11 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
         ckpt = checked_checkpoint(resume, module)
     if init_from and ckpt is None:
         start, _ = load_net(init_from)
-        if start.config != module.net.config:
+        # a value head does not change the policy: a run may start from a model with or without one
+        if dataclasses.replace(start.config, value_head=module.net.config.value_head) != module.net.config:
             raise ModelFileError(f"{init_from}: a {start.config.name} {start.config.feature_set} net, "
                                  f"but this run trains {module.net.config.name} {module.net.config.feature_set}")
-        module.net.load_state_dict(start.state_dict())
+        module.net.load_state_dict(start.state_dict(), strict=start.config.value_head == module.net.config.value_head)
     with warnings.catch_warnings():
         # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
         # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)

@@ -1059,3 +1059,31 @@ def test_planes_from_game_match_view_of_side_to_move():
     assert full[4, r, c] == 1  # played 1 move ago
     assert position_planes(g, "board_history").shape == (12, 9, 9)
     assert np.array_equal(position_planes(g, "board_liberties")[4:], full[12:20])
+
+
+@pytest.mark.parametrize("winner, to_move, z", [
+    (BLACK, BLACK, 1),    # Black won, Black to move: a win for the side to move
+    (BLACK, WHITE, -1),
+    (WHITE, BLACK, -1),
+    (WHITE, WHITE, 1),
+    (0, BLACK, 0),        # unknown result (draw, void, no RE): masked out of the value loss
+    (0, WHITE, 0),
+])
+def test_value_target_is_the_result_from_the_side_to_move(winner, to_move, z):
+    from gonet.features import value_target
+
+    assert value_target(winner, to_move) == z
+
+
+@pytest.mark.parametrize("komi, to_move, expected", [
+    (7.5, BLACK, -7.5),   # Black gives the komi
+    (7.5, WHITE, 7.5),    # White receives it
+    (0.5, BLACK, -0.5),   # a handicap game
+    (-3.0, BLACK, 3.0),   # reverse komi: Black receives
+    (0.0, WHITE, 0.0),
+])
+def test_side_komi_is_what_the_side_to_move_receives(komi, to_move, expected):
+    from gonet.features import side_komi
+
+    assert side_komi(komi, to_move) == expected
+    assert np.array_equal(side_komi(np.array([komi]), np.array([to_move])), np.array([expected]))

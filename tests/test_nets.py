@@ -55,3 +55,34 @@ def test_parameter_count_of_the_match_net():
     net = PolicyNet(PolicyConfig())
     assert parameter_count(net) == 48 * 25 * 192 + 192 + 11 * (192 * 9 * 192 + 192) + 192 + 361
     assert net.config.name == "l13k192"
+
+
+def test_value_head_returns_logits_and_values():
+    """With ``value_head`` the net returns the same logits as the policy alone plus one
+    value in [-1, 1] per position; it needs each position's komi; without it the net
+    returns logits only and has no value weights."""
+    torch.manual_seed(0)
+    net = PolicyNet(PolicyConfig(filters=8, layers=3, value_head=True))
+    x = torch.rand(4, 48, 19, 19)
+    logits, values = net(x, torch.tensor([7.5, -7.5, 0.5, 0.0]))
+    assert logits.shape == (4, 361) and values.shape == (4,)
+    assert bool((values.abs() <= 1).all())
+    assert torch.equal(logits, net.move_logits(x))
+    with pytest.raises(ValueError, match="komi"):
+        net(x)
+    plain = PolicyNet(PolicyConfig(filters=8, layers=3))
+    assert isinstance(plain(x), torch.Tensor) and not any(k.startswith("value_head") for k in plain.state_dict())
+
+
+def test_value_head_sees_komi_and_the_whole_board():
+    """The head's inputs: the komi (from the side to move's view) changes the value, and so
+    does a change at a single point of the trunk's features."""
+    from gonet.nets import ValueHead
+
+    torch.manual_seed(0)
+    head = ValueHead(channels=4, board_size=19)
+    features = torch.rand(1, 4, 19, 19)
+    assert head(features, torch.tensor([7.5])) != head(features, torch.tensor([-7.5]))
+    moved = features.clone()
+    moved[0, :, 18, 18] += 5
+    assert head(moved, torch.tensor([7.5])) != head(features, torch.tensor([7.5]))

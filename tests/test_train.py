@@ -1,5 +1,7 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
+import dataclasses
+
 import lightning as L
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ from gonet.data import (
     random_symmetry,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
-from gonet.policy import ModelFileError, load_net, load_policy
+from gonet.nets import PolicyNet
+from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
 from gonet.train import CheckpointError, PolicyModule, TrainingDiverged, train
 
@@ -84,6 +87,21 @@ def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
     prepare([str(tmp_path / "g13.sgf")], tmp_path / "p13", val_fraction=0, size=13, workers=1)
     with pytest.raises(ValueError, match="board sizes"):
         PreparedGames([prepared, tmp_path / "p13"])
+
+
+def test_prepared_games_carry_each_games_winner_and_komi(tmp_path):
+    """PreparedGames.winner (+1 Black, -1 White, 0 for no usable result) and .komi, one per
+    game, in game order."""
+    results = ["RE[B+R]", "RE[W+3.5]", "", "RE[Void]", "RE[0]", "RE[W+T]"]
+    komis = [6.5, 0.5, 7.5, 6.5, 0.0, -2.0]
+    games = [random_game_sgf(seed, moves=10).replace("KM[7]RE[B+R]", f"KM[{k}]{r}")
+             for seed, (r, k) in enumerate(zip(results, komis))]
+    (tmp_path / "games.sgf").write_text("\n".join(games))
+    prepare([str(tmp_path / "games.sgf")], tmp_path / "p", val_fraction=0, size=9, workers=1)
+    prepared = PreparedGames(tmp_path / "p", "all")
+    assert prepared.winner.tolist() == [1, -1, 0, 0, 0, -1] and prepared.winner.dtype == np.int8
+    assert prepared.komi.tolist() == komis
+    assert len(PreparedGames(tmp_path / "p", "val").winner) == 0
 
 
 def test_tiny_net_overfits_a_handful_of_positions():
@@ -178,6 +196,13 @@ def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):
         assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
     with pytest.raises(ModelFileError, match="l3k8"):
         train(str(prepared), str(tmp_path / "c"), init_from=str(model), **{**args, "filters": 16})
+    with_value, _ = load_net(model)
+    headed = PolicyNet(dataclasses.replace(with_value.config, value_head=True))
+    headed.load_state_dict(with_value.state_dict(), strict=False)
+    save_model(headed, tmp_path / "headed.pt", half=False)
+    frozen = train(str(prepared), str(tmp_path / "d"), init_from=str(tmp_path / "headed.pt"), **{**args, "lr": 0.0})
+    for name, weight in start.state_dict().items():  # a model with a value head starts a policy-only run
+        assert torch.equal(frozen.net.state_dict()[name].cpu(), weight), name
 
 
 def test_divergence_stops_training_with_a_message(prepared, tmp_path):

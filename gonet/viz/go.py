@@ -47,7 +47,7 @@ def move_saliency(policy: Policy, sgf: str, move: int, out: str | Path) -> Path:
     """|d logit(chosen move) / d planes| summed over the planes: which points drove the choice."""
     game, _ = position(sgf, move)
     planes = torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().requires_grad_(True)
-    logits = policy.net(planes.to(policy.device))
+    logits = policy.net.move_logits(planes.to(policy.device))
     legal = torch.from_numpy(game.legal_moves()[:-1])
     choice = int(torch.where(legal, logits[0].detach().cpu(), torch.tensor(-1e9)).argmax())
     logits[0, choice].backward()
@@ -75,7 +75,7 @@ def exciting_positions(policy: Policy, sources: list[str], layer: int, filter_in
                     break
                 game.to_move = colour
                 with torch.inference_mode():
-                    policy.net(torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().to(policy.device))
+                    policy.net.move_logits(torch.from_numpy(position_planes(game, policy.config.feature_set)[None]).float().to(policy.device))
                 fmap = torch.relu(maps["out"][0, filter_index]).reshape(-1).cpu().numpy()
                 item = (float(fmap.max()), seen, game.board.state[0].copy(), fmap,
                         f"{record.name.split('/')[-1][:28]} move {game.move_number + 1}")
