@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,7 +14,7 @@ from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.gtp import GTP_VERSION, GtpEngine, clean_line, percent_label
 from gonet.match import GtpProcess, play_game, wilson_interval
 from gonet.nets import PolicyConfig, PolicyNet
-from gonet.policy import Policy, save_model
+from gonet.policy import save_model
 from gonet.search import SearchSettings
 
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
@@ -28,15 +27,6 @@ def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), path)
     return path
-
-
-@pytest.fixture(autouse=True)
-def value_zero_until_the_value_head_lands(monkeypatch):
-    """Policy.evaluate (value head branch) is not on main yet: the policy with value 0."""
-    if not hasattr(Policy, "evaluate"):
-        monkeypatch.setattr(Policy, "has_value", False, raising=False)
-        monkeypatch.setattr(Policy, "evaluate", lambda self, games, symmetries=1: (
-            self.predict(games, symmetries), np.zeros(len(games))), raising=False)
 
 
 @pytest.fixture
@@ -251,12 +241,22 @@ def parse_info(line: str, dialect: str, size: int = 19) -> tuple[list[dict], lis
 
 
 def slow_input(*steps):
-    """stdin for run(): strings are lines, numbers are pauses in seconds before the next line."""
+    """stdin for run(): strings are lines, numbers are pauses in seconds before the next line,
+    callables are waited for (until true, at most 60 s: a loaded CI box is slow)."""
     for step in steps:
         if isinstance(step, str):
             yield step + "\n"
+        elif callable(step):
+            start = time.perf_counter()
+            while not step() and time.perf_counter() - start < 60:
+                time.sleep(0.02)
         else:
             time.sleep(step)
+
+
+def info_lines(out: io.StringIO, count: int):
+    """A wait condition: ``count`` info lines written so far."""
+    return lambda: out.getvalue().count("\ninfo ") >= count
 
 
 @pytest.mark.parametrize("command, dialect", [("lz-analyze b 10", "lz"), ("analyze b interval 10", "sabaki"),
@@ -267,14 +267,14 @@ def test_analysis_streams_until_the_next_command(searching, command, dialect):
     next command is answered. Whose turn it is does not change."""
     ask(searching, "play b D4")
     out = io.StringIO()
-    searching.run(slow_input(f"1 {command}", 1.5, "2 name", "3 quit"), out)
+    searching.run(slow_input(f"1 {command}", info_lines(out, 3), "2 name", "3 quit"), out)
     text = out.getvalue()
     head, rest = text.split("\n", 1)
     assert head == "=1"
     stream, after = rest.split("\n\n", 1)
     assert after == "=2 gonet\n\n=3\n\n"
     lines = stream.splitlines()
-    assert len(lines) >= 2
+    assert len(lines) >= 3
     parsed = [parse_info(line, dialect) for line in lines]
     infos, ownership = parsed[-1]
     assert (ownership is not None) == (dialect == "kata")
@@ -287,7 +287,7 @@ def test_analysis_streams_until_the_next_command(searching, command, dialect):
 def test_analysis_of_the_other_colour_keeps_the_turn(searching):
     """``lz-analyze w`` while Black is to move searches for White but leaves Black to move."""
     out = io.StringIO()
-    searching.run(slow_input("lz-analyze w 5", 0.8, "quit"), out)
+    searching.run(slow_input("lz-analyze w 5", info_lines(out, 1), "quit"), out)
     assert searching.game.to_move == BLACK and searching.game.move_number == 0
     assert "info move " in out.getvalue()
 
@@ -295,7 +295,7 @@ def test_analysis_of_the_other_colour_keeps_the_turn(searching):
 def test_minmoves_lists_unvisited_moves(searching):
     """minmoves N reports at least N moves, unvisited ones (visits 0) by prior."""
     out = io.StringIO()
-    searching.run(slow_input("kata-analyze b 20 minmoves 30", 0.8, "quit"), out)
+    searching.run(slow_input("kata-analyze b 20 minmoves 30", info_lines(out, 1), "quit"), out)
     infos, _ = parse_info(out.getvalue().splitlines()[1], "kata")
     assert len(infos) >= 30 and infos[-1]["visits"] == 0
 
@@ -314,7 +314,7 @@ def test_genmove_analyze_ends_with_play(searching, command, dialect):
 def test_analysis_without_search_shows_the_policy(engine):
     """Search off: visits in proportion to the prior (so heat maps show the policy)."""
     out = io.StringIO()
-    engine.run(slow_input("lz-analyze b 5", 0.5, "quit"), out)
+    engine.run(slow_input("lz-analyze b 5", info_lines(out, 1), "quit"), out)
     infos, _ = parse_info(out.getvalue().splitlines()[1], "lz")
     assert len(infos) > 10
     for info in infos:
@@ -396,8 +396,9 @@ def test_wilson_interval():
 
 @pytest.mark.skipif(GNUGO is None, reason="gnugo not installed (apt-get install gnugo)")
 def test_game_against_gnugo_finishes_scored(model, tmp_path):
-    """gonet (tiny net) against GnuGo level 0 on 19x19: a legal game to the end, scored by GnuGo."""
-    ours = GtpProcess(f"{sys.executable} -m gonet gtp --model {model} --no-search", "gonet")
+    """gonet (tiny net, the search at 2 visits a move) against GnuGo level 0 on 19x19: a legal game
+    to the end, scored by GnuGo."""
+    ours = GtpProcess(f"{sys.executable} -m gonet gtp --model {model} --visits 2 --time 0", "gonet")
     gnugo = GtpProcess(f"{GNUGO} --mode gtp --level 0", "gnugo")
     try:
         result = play_game(ours, gnugo, size=19, komi=7.5, max_moves=500)
