@@ -87,7 +87,7 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time", type=float, help="search: seconds per move at most (default about 1 s; 0: no limit)")
     p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
     p.add_argument("--batch", type=int, help="search: leaves per forward pass")
-    p.add_argument("--mix", type=float, help="search: playout weight λ in leaf values (default 0 with a value head, else 1)")
+    p.add_argument("--mix", type=float, help="search: playout weight λ in leaf values (default 0)")
 
 
 def _gtp(args: argparse.Namespace) -> int:

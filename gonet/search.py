@@ -16,9 +16,11 @@ Rules, in order:
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
    leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
-   as the score lead and the ownership map, their outcome z is mixed into the value as
-   AlphaGo did, V = (1 − λ)·v + λ·z. λ (``mix``) defaults to 0 with a value head and to 1
-   without one, where the playouts are the only judge.
+   as the score lead and the ownership map, their outcome z can be mixed into the value as
+   AlphaGo did, V = (1 − λ)·v + λ·z. λ (``mix``) is 0 by default: single random playouts
+   are noisy judges at these budgets (on the empty board they send a third of 48 visits to
+   moves the policy gives 4%; docs/benchmarks.md has the match). With a policy-only model
+   the value is then 0 everywhere and the search follows the prior.
 4. **Backup** of V along the path, the sign flipping at each level.
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
    ends first, or a ``stop`` callback; a visit budget also ends once the runner-up cannot
@@ -74,8 +76,8 @@ class SearchSettings:
     seconds: float | None = 0.9     # wall-clock budget per search (None: no limit); genmove ≈ 1 s
     c_puct: float = 1.25            # exploration weight of the prior
     fpu_reduction: float = 0.25     # unvisited children: parent's Q minus this · √(visited prior)
-    batch: int = 8                  # leaves per forward pass (virtual loss): 3.5x the visits/s of 1 on 2 cores (docs/benchmarks.md)
-    mix: float | None = None        # λ: playout weight in the leaf value (None: 0 with a value head, else 1)
+    batch: int = 4                  # leaves per forward pass (virtual loss); 8 is faster but misreads ladders
+    mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z
     playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
     max_nodes: int = 2_000_000      # the tree stops growing here (128 MB; a long analysis)
 
@@ -199,7 +201,6 @@ class Search:
         self.evaluator = evaluator
         self.settings = settings
         self.symmetries = symmetries
-        self.mix = settings.mix if settings.mix is not None else (0.0 if evaluator.has_value else 1.0)
         self.rng = np.random.default_rng(seed)
         self.net_seconds = 0.0  # inside evaluator.evaluate, summed over runs (benchmarks)
         self.run_seconds = 0.0
@@ -366,7 +367,7 @@ class Search:
         self.owner_count += 1
         score = float(own.sum()) - game.komi
         z = float(np.sign(score * game.to_move))
-        return (1.0 - self.mix) * value + self.mix * z, score
+        return (1.0 - self.settings.mix) * value + self.settings.mix * z, score
 
     # ------------------------------------------------------------ reading the tree
 
