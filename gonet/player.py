@@ -30,11 +30,10 @@ from typing import Callable
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.features import SENSIBLE, position_planes
 from gonet.game import Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
-from gonet.search import Search, SearchSettings
+from gonet.search import Search, SearchSettings, non_eye_points
 
 RESIGN = -1
 
@@ -62,10 +61,7 @@ class Player:
 
     def sensible_mask(self, game: Game) -> np.ndarray:
         """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
-        mask = game.legal_moves()
-        mask[: game.pass_idx] &= position_planes(game)[SENSIBLE].reshape(-1).astype(bool)
-        mask[game.pass_idx] = False
-        return mask
+        return game.legal_moves() & non_eye_points(game)
 
     def move_probabilities(self, game: Game) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
