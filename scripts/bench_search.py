@@ -87,14 +87,16 @@ def main() -> None:
             t["evaluate"] += search.net_seconds
             t["forward"] += timer.seconds - forward
     results = {}
-    print("| leaf batch | visits/s | net forward | rest of evaluate (planes, legal masks) | search's own |")
-    print("|---|---|---|---|---|")
+    print("| leaf batch | visits/s | net forward | rest of evaluate (planes, legal masks) | search's own | "
+          "outside the forward, ms a visit |")
+    print("|---|---|---|---|---|---|")
     for batch, t in totals.items():
         share = {"forward": t["forward"] / t["seconds"], "evaluate_rest": (t["evaluate"] - t["forward"]) / t["seconds"],
                  "search": (t["seconds"] - t["evaluate"]) / t["seconds"]}
-        results[batch] = {"visits_per_second": t["visits"] / t["seconds"], **share}
+        outside_ms = 1000 * (t["seconds"] - t["forward"]) / t["visits"]
+        results[batch] = {"visits_per_second": t["visits"] / t["seconds"], **share, "outside_ms_per_visit": outside_ms}
         print(f"| {batch} | {t['visits'] / t['seconds']:.1f} | {100 * share['forward']:.1f}% | "
-              f"{100 * share['evaluate_rest']:.1f}% | {100 * share['search']:.1f}% |")
+              f"{100 * share['evaluate_rest']:.1f}% | {100 * share['search']:.1f}% | {outside_ms:.2f} |")
 
     player = Player(policy, search=SearchSettings(), seed=0)
     seconds, visits = [], []
