@@ -487,9 +487,9 @@ class GtpEngine:
         winrate = (1.0 + float(values[0])) / 2.0
         own = ownership(a.game, player.playouts) * a.game.to_move
         lead = float(own.sum()) - a.game.komi * a.game.to_move
-        moves = [(i, p) for i, p in player.top_moves(a.game, a.max_moves or a.game.pass_idx)
-                 if round(PRIOR_VISITS * p) >= 1]
-        moves = moves or player.top_moves(a.game, a.min_moves)
+        moves = player.top_moves(a.game, a.game.pass_idx)
+        keep = max(sum(round(PRIOR_VISITS * p) >= 1 for _, p in moves), a.min_moves)
+        moves = moves[:keep if a.max_moves is None else min(keep, a.max_moves)]
         return [MoveInfo(i, max(round(PRIOR_VISITS * p), 1), winrate, p, winrate, lead, 0.0, [i])
                 for i, p in moves], own
 
