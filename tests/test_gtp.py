@@ -167,6 +167,18 @@ def test_scoring_commands(engine, tmp_path):
     assert ask(engine, "final_score") == "= W+171.5\n\n"
 
 
+def test_searching_engine_passes_and_cleans_up(searching, tmp_path):
+    """Under area scoring with search on: after Black passes in a finished game White (far
+    ahead) passes too; kgs-genmove_cleanup instead takes the dead White stone's liberties."""
+    sgf = tmp_path / "end.sgf"
+    sgf.write_text(finished_position_sgf().replace(";B[];W[])", ")"))
+    ask(searching, f"loadsgf {sgf}")
+    assert ask(searching, "kgs-genmove_cleanup b") in ("= B19\n\n", "= B17\n\n")  # its two liberties
+    ask(searching, "undo")
+    ask(searching, "play b pass")
+    assert ask(searching, "genmove w") == "= pass\n\n"
+
+
 def test_time_commands(engine):
     assert ask(engine, "time_settings 300 30 5") == "=\n\n"
     assert ask(engine, "time_left b 120 0") == "=\n\n"
