@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest move")
     p.add_argument("--resign-margin", type=float, help="without search: resign when the score estimate is worse")
     p.add_argument("--resign-winrate", type=float, default=0.05,
-                   help="resign when the search's winrate stays under this after move 100 (0: never)")
+                   help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_search_options(p)
     p.set_defaults(run=_gtp)
