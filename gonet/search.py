@@ -379,11 +379,16 @@ class Search:
         first = self.links[FIRST, node]
         return np.arange(first, first + self.links[COUNT, node]) if first >= 0 else np.zeros(0, dtype=np.int64)
 
-    def _best_child(self, node: int) -> int:
+    def _ranked(self, node: int = ROOT) -> np.ndarray:
+        """``node``'s children, best first: by visits, then Q, then prior (so that with no
+        visits below a node, as after a budget spent on the root alone, the prior decides)."""
         children = self._children(node)
         visits = self.links[VISITS, children]
         q = np.where(visits > 0, self.stats[VALUE, children] / np.maximum(visits, 1), -2.0)
-        return int(children[np.lexsort((q, visits))[-1]])
+        return children[np.lexsort((self.stats[PRIOR, children], q, visits))[::-1]]
+
+    def _best_child(self, node: int) -> int:
+        return int(self._ranked(node)[0])
 
     def best_move(self, temperature: float = 0.0) -> int:
         """The idx to play: most visited root child, or a sample at ``temperature``."""
@@ -423,11 +428,8 @@ class Search:
     def infos(self, min_moves: int = 0, max_moves: int | None = None) -> list[MoveInfo]:
         """Root children as analysis reports them: visited ones by visits (then Q), then the
         best unvisited by prior until ``min_moves``; at most ``max_moves``."""
-        children = self._children()
-        visits = self.links[VISITS, children]
-        q = np.where(visits > 0, self.stats[VALUE, children] / np.maximum(visits, 1), -2.0)
-        order = children[np.lexsort((self.stats[PRIOR, children], q, visits))[::-1]]
-        keep = max(int((visits > 0).sum()), min_moves)
+        order = self._ranked()
+        keep = max(int((self.links[VISITS, order] > 0).sum()), min_moves)
         if max_moves is not None:
             keep = min(keep, max_moves)
         return [self._info(int(c)) for c in order[:keep]]

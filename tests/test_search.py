@@ -143,6 +143,16 @@ def test_search_reads_a_ladder():
     assert idx_to_vertex(search.best_move(), 9) == "C4"
 
 
+def test_a_root_without_visited_children_plays_the_prior():
+    """A budget spent on the root alone (one visit: a slow net, a tight clock) plays the
+    prior's first choice, not whichever child happens to sort last."""
+    game = board(LADDER)
+    search = searched(Tactics("A9", trap_share=0.5), game, 1)
+    assert search.root_visits == 1 and idx_to_vertex(search.best_move(), 9) == "A9"
+    priors = [i.prior for i in search.infos(min_moves=5)]
+    assert priors == sorted(priors, reverse=True)
+
+
 def test_tree_is_kept_across_moves():
     """After our move and the opponent's reply, the next search starts from that reply's
     subtree: its visits and value are still there, and no new evaluation is needed to read them."""
