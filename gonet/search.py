@@ -31,7 +31,7 @@ Rules, in order:
    move, the opponent's reply) starts from that subtree with its statistics.
 
 The tree lives in two arrays indexed by node (``links`` int32, ``stats`` float64, rows
-named below; 64 bytes a node); a node's children are contiguous. Selection and backup are
+named below; 60 bytes a node); a node's children are contiguous. Selection and backup are
 Numba kernels.
 """
 
@@ -50,7 +50,7 @@ from gonet.game import Game
 from gonet.ownership import ownership
 
 # links rows
-MOVE, PARENT, FIRST, COUNT, VISITS, VLOSS = range(6)
+MOVE, FIRST, COUNT, VISITS, VLOSS = range(5)  # no parent links: selection records its path
 # stats rows: VALUE* from the view of the side that played the node's move; SCORE* from Black's
 PRIOR, VALUE, VALUE_SQ, SCORE, SCORE_SQ = range(5)
 ROOT = 0
@@ -79,7 +79,7 @@ class SearchSettings:
     batch: int = 4                  # leaves per forward pass (virtual loss); 8 is faster but misreads ladders
     mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z
     playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
-    max_nodes: int = 2_000_000      # the tree stops growing here (128 MB; a long analysis)
+    max_nodes: int = 2_000_000      # the tree stops growing here (120 MB; a long analysis)
 
     def __post_init__(self):
         if self.visits is None and self.seconds is None:
@@ -166,7 +166,6 @@ def _compact(links, stats, root, new_links, new_stats):
     old_of[0] = root
     new_links[:, 0] = links[:, root]
     new_stats[:, 0] = stats[:, root]
-    new_links[PARENT, 0] = -1
     size = 1
     head = 0
     while head < size:
@@ -178,7 +177,6 @@ def _compact(links, stats, root, new_links, new_stats):
             for j in range(count):
                 new_links[:, size + j] = links[:, first + j]
                 new_stats[:, size + j] = stats[:, first + j]
-                new_links[PARENT, size + j] = head
                 old_of[size + j] = first + j
             size += count
         head += 1
@@ -211,10 +209,9 @@ class Search:
 
     def _reset(self, game: Game | None) -> None:
         capacity = 1 << 14
-        self.links = np.zeros((6, capacity), dtype=np.int32)
+        self.links = np.zeros((5, capacity), dtype=np.int32)
         self.stats = np.zeros((5, capacity), dtype=np.float64)
         self.links[FIRST, ROOT] = -1
-        self.links[PARENT, ROOT] = -1
         self.links[MOVE, ROOT] = -1
         self.size = 1
         self.game = None if game is None else game.copy()
@@ -230,7 +227,7 @@ class Search:
         if self.size + needed <= capacity:
             return
         capacity = max(2 * capacity, self.size + needed)
-        self.links = np.concatenate([self.links, np.zeros((6, capacity - self.links.shape[1]), np.int32)], axis=1)
+        self.links = np.concatenate([self.links, np.zeros((5, capacity - self.links.shape[1]), np.int32)], axis=1)
         self.stats = np.concatenate([self.stats, np.zeros((5, capacity - self.stats.shape[1]))], axis=1)
 
     def _child(self, node: int, move: int) -> int:
@@ -273,7 +270,6 @@ class Search:
         self.links[:, start:end] = 0
         self.stats[:, start:end] = 0.0
         self.links[MOVE, start:end] = moves
-        self.links[PARENT, start:end] = node
         self.links[FIRST, start:end] = -1
         self.stats[PRIOR, start:end] = p
         self.links[FIRST, node] = start

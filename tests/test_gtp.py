@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from gonet.coords import BLACK, WHITE, vertex_to_idx
+from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.gtp import GTP_VERSION, GtpEngine, clean_line, percent_label
 from gonet.match import GtpProcess, play_game, wilson_interval
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import save_model
-from gonet.search import SearchSettings
+from gonet.search import MOVE, VISITS, SearchSettings
 
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
 
@@ -345,8 +345,8 @@ def test_search_keeps_its_tree_between_genmoves(searching):
     ask(searching, "genmove b")
     tree = searching.player.tree
     reply = tree._best_child(0)
-    ask(searching, f"play w {__import__('gonet.coords', fromlist=['x']).idx_to_vertex(int(tree.links[0, reply]), 19)}")
-    kept = int(tree.links[4, reply])
+    ask(searching, f"play w {idx_to_vertex(int(tree.links[MOVE, reply]), 19)}")
+    kept = int(tree.links[VISITS, reply])
     searching.player.tree.run(searching.game, visits=1)
     assert tree.root_visits == kept >= 1
 

@@ -10,7 +10,7 @@ import pytest
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.game import Game
-from gonet.search import FIRST, COUNT, PRIOR, VALUE, VISITS, Search, SearchSettings
+from gonet.search import COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings
 
 
 def board(art: str, to_move: int = BLACK) -> Game:
@@ -166,7 +166,7 @@ def test_tree_is_kept_across_moves():
     kept_value = float(search.stats[VALUE, reply])
     assert kept_visits > 1
     game.play(ours)
-    game.play(int(search.links[0, reply]))
+    game.play(int(search.links[MOVE, reply]))
     calls = evaluator.calls
     search.run(game, visits=kept_visits)  # already there: nothing to add
     assert evaluator.calls == calls
@@ -183,7 +183,7 @@ def test_tree_statistics_are_consistent():
     priors of each node's children sum to 1."""
     search = searched(Tactics(), board(ATARI), 150, batch=8)
     links, stats = search.links, search.stats
-    assert (links[5, : search.size] == 0).all()  # VLOSS
+    assert (links[VLOSS, : search.size] == 0).all()
     for node in range(search.size):
         first, count = links[FIRST, node], links[COUNT, node]
         if count > 0:
