@@ -104,7 +104,8 @@ def _match(args: argparse.Namespace) -> int:
 
     search = (["--visits", str(args.visits)] if args.visits else []) + (["--time", str(args.time)] if args.time else [])
     engine = args.engine or " ".join(
-        [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]), "--resign-winrate", str(args.resign)]
+        [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
+         "--resign-winrate", str(args.resign)]
         + (["--model", shlex.quote(args.model)] if args.model else []))
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
                         max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name))

@@ -506,7 +506,8 @@ class GtpEngine:
                            f"scoreStdev {i.score_stdev:.3f} scoreLead {i.score_lead:.3f} prior {i.prior:.6f} "
                            f"lcb {i.lcb:.6f}")
             else:
-                numbers = f"winrate {round(10000 * i.winrate)} prior {round(10000 * i.prior)} lcb {round(10000 * i.lcb)}"
+                numbers = (f"winrate {round(10000 * i.winrate)} prior {round(10000 * i.prior)} "
+                           f"lcb {round(10000 * i.lcb)}")
                 if a.dialect == "sabaki":
                     numbers += f" scoreLead {i.score_lead:.3f}"
             parts.append(f"info move {idx_to_vertex(i.move, size)} visits {i.visits} {numbers} order {order} pv {pv}")

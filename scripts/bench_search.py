@@ -106,7 +106,8 @@ def main() -> None:
         seconds.append(time.perf_counter() - start)
         visits.append(player.tree.root_visits)
     print(f"genmove at the default budget ({SearchSettings().seconds} s of search): median "
-          f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s; root visits median {statistics.median(visits)}")
+          f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s; "
+          f"root visits median {statistics.median(visits)}")
     if args.json:
         Path(args.json).write_text(json.dumps({"batches": results, "genmove_seconds": seconds,
                                                "genmove_visits": visits}, indent=1))
