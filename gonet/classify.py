@@ -15,6 +15,8 @@ from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 from torch.utils.data import DataLoader
 
+from gonet.modelfile import one_line
+
 
 class ClassifierModule(L.LightningModule):
     """Cross-entropy training, accuracy on validation/test data."""
@@ -85,9 +87,16 @@ def save_classifier(net: nn.Module, path: str | Path, kind: str) -> Path:
 
 
 def load_classifier(path: str | Path, kind: str, net: nn.Module) -> nn.Module:
-    """Load weights saved by :func:`save_classifier` into ``net`` (built the same way), in eval mode."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    """Load weights saved by :func:`save_classifier` into ``net`` (built the same way), in eval
+    mode; a missing or unusable file is a one-line ValueError."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a damaged file can fail anywhere in torch's reader
+        raise ValueError(f"{path}: not a readable {kind} model file ({one_line(e)})") from None
     if not isinstance(blob, dict) or blob.get("format") != f"gonet-{kind}":
         raise ValueError(f"{path}: not a gonet {kind} model")
-    net.load_state_dict(blob["state_dict"])
+    try:
+        net.load_state_dict(blob["state_dict"])
+    except (KeyError, RuntimeError) as e:
+        raise ValueError(f"{path}: weights do not fit the {kind} model ({one_line(e)})") from None
     return net.eval()

@@ -6,11 +6,49 @@ import argparse
 import json
 from dataclasses import replace
 import logging
+import math
 import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from gonet import __version__
+from gonet.coords import MAX_SIZE, MIN_SIZE
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (argparse prints the whole usage first), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def bounded(kind: type, low: float | None = None, high: float | None = None) -> Callable[[str], int | float]:
+    """An argparse type: ``kind`` (int or float), finite, within [low, high]; nonsense such
+    as ``--size 52`` or ``--val-fraction 7`` used to be accepted."""
+
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text}: not a finite number")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"{text}: must be {bounds}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
+
+
+BOARD_SIZE = bounded(int, MIN_SIZE, MAX_SIZE)
+COUNT = bounded(int, 1)
+FINITE = bounded(float)
 
 
 def _prepare(args: argparse.Namespace) -> int:
     from gonet.prepare import prepare
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"--out {args.out}: exists and is not a folder")
 
     manifest = prepare(args.sources, args.out, val_fraction=args.val_fraction, size=args.size,
                        workers=args.workers)
@@ -57,6 +95,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.model, device=args.device)
     result = evaluate(policy, args.sources, max_positions=args.max_positions, progress=not args.json)
+    if result["positions"] == 0:
+        skipped = ", ".join(f"{n} {why}" for why, n in result["skipped"].items()) or "none"
+        raise ValueError(f"no {policy.board_size}x{policy.board_size} positions to evaluate in "
+                         f"{' '.join(map(str, args.sources))} ({result['games']} games read; skipped: {skipped})")
     if args.json:
         print(json.dumps(result))
     else:
@@ -83,11 +125,12 @@ def _search_settings(args: argparse.Namespace):
 
 
 def _add_search_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--visits", type=int, help="search: root visits per move (0: no search)")
-    p.add_argument("--time", type=float, help="search: seconds per move at most (default about 1 s; 0: no limit)")
+    p.add_argument("--visits", type=bounded(int, 0), help="search: root visits per move (0: no search)")
+    p.add_argument("--time", type=bounded(float, 0),
+                   help="search: seconds per move at most (default about 1 s; 0: no limit)")
     p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
-    p.add_argument("--batch", type=int, help="search: leaves per forward pass")
-    p.add_argument("--mix", type=float, help="search: playout weight λ in leaf values (default 0)")
+    p.add_argument("--batch", type=COUNT, help="search: leaves per forward pass")
+    p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
 
 
 def _gtp(args: argparse.Namespace) -> int:
@@ -108,7 +151,8 @@ def _match(args: argparse.Namespace) -> int:
          "--resign-winrate", str(args.resign)]
         + (["--model", shlex.quote(args.model)] if args.model else []))
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
-                        max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name))
+                        max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name),
+                        timeout=args.timeout)
     low, high = summary["win_rate_95"]
     print(f"gonet won {summary['wins']['gonet']:g} of {summary['games']} games against {args.opponent!r}: "
           f"{100 * summary['win_rate']:.1f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%); "
@@ -144,7 +188,15 @@ def _play(args: argparse.Namespace) -> int:
     return play_main(args.model, args.engine, args.color, args.handicap, args.komi, search=_search_settings(args))
 
 
+def _check_model_file(args: argparse.Namespace) -> None:
+    """``eval --model`` of a missing file fails at once, before torch is imported and the
+    test set is read (``speech eval`` used to take minutes to say so)."""
+    if args.action == "eval" and not Path(args.model).is_file():
+        raise ValueError(f"{args.model}: no such {args.command} model file")
+
+
 def _mnist(args: argparse.Namespace) -> int:
+    _check_model_file(args)
     from gonet import mnist
 
     if args.action == "train":
@@ -157,6 +209,7 @@ def _mnist(args: argparse.Namespace) -> int:
 
 
 def _speech(args: argparse.Namespace) -> int:
+    _check_model_file(args)
     from gonet import speech
 
     if args.action == "train":
@@ -171,16 +224,17 @@ def _speech(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gonet", description=__doc__)
+    parser = OneLineParser(prog="gonet", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gonet {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("prepare", help="turn SGF corpora into training data on disk")
     p.add_argument("sources", nargs="+", help=".sgf, .sgf.gz, folders, .tar.gz/.tar.bz2/.zip archives")
     p.add_argument("--out", required=True, help="output folder (an interrupted run there resumes)")
-    p.add_argument("--val-fraction", type=float, default=0.01, help="share of games held out (by hash)")
-    p.add_argument("--size", type=int, default=19, help="board size to keep (others are skipped)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--val-fraction", type=bounded(float, 0, 1), default=0.01, help="share of games held out (by hash)")
+    p.add_argument("--size", type=BOARD_SIZE, default=19, help="board size to keep (others are skipped)")
+    p.add_argument("--workers", type=COUNT, default=None, help="processes (default: all cores)")
     p.set_defaults(run=_prepare)
 
     p = commands.add_parser("train", help="train a policy net on `gonet prepare` output")
@@ -215,45 +269,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy (and value MSE) on SGF records")
     p.add_argument("sources", nargs="+")
     p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--max-positions", type=int, help="evaluate an even sample of this many positions")
+    p.add_argument("--max-positions", type=COUNT, help="evaluate an even sample of this many positions")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_eval)
 
     p = commands.add_parser("gtp", help="a GTP engine on stdin/stdout for Go GUIs and match runners")
     p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--symmetries", type=int, default=1, help="average the net over N of the 8 symmetries")
-    p.add_argument("--temperature", type=float, default=0.0, help="0: always the likeliest move")
-    p.add_argument("--resign-margin", type=float, help="without search: resign when the score estimate is worse")
-    p.add_argument("--resign-winrate", type=float, default=0.05,
+    p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1,
+                   help="average the net over N of the 8 symmetries")
+    p.add_argument("--temperature", type=bounded(float, 0), default=0.0, help="0: always the likeliest move")
+    p.add_argument("--resign-margin", type=bounded(float, 0),
+                   help="without search: resign when the score estimate is worse than this (off)")
+    p.add_argument("--resign-winrate", type=bounded(float, 0, 1), default=0.05,
                    help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_search_options(p)
     p.set_defaults(run=_gtp)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
-    p.add_argument("--games", type=int, default=10)
+    p.add_argument("--games", type=COUNT, default=10)
     p.add_argument("--opponent", default="/usr/games/gnugo --mode gtp --level 1", help="GTP command line")
     p.add_argument("--opponent-name", default="gnugo")
     p.add_argument("--engine", help="gonet's GTP command line (default: this gonet with --model)")
     p.add_argument("--model", help="model file for the default engine")
     p.add_argument("--out", default="out/match", help="folder for the SGF files and report.json")
-    p.add_argument("--size", type=int, default=19)
-    p.add_argument("--komi", type=float, default=7.5)
-    p.add_argument("--max-moves", type=int, default=600, help="stop and score after this many moves")
-    p.add_argument("--parallel", type=int, default=1, help="games at once (each runs two engines)")
-    p.add_argument("--visits", type=int, help="gonet searches this many root visits a move (default: raw policy)")
-    p.add_argument("--time", type=float, help="gonet searches this many seconds a move (default: raw policy)")
-    p.add_argument("--resign", type=float, default=0.0, help="gonet resigns under this search winrate (default never)")
+    p.add_argument("--size", type=BOARD_SIZE, default=19)
+    p.add_argument("--komi", type=FINITE, default=7.5)
+    p.add_argument("--max-moves", type=COUNT, default=600, help="stop and score after this many moves")
+    p.add_argument("--parallel", type=COUNT, default=1, help="games at once (each runs two engines)")
+    p.add_argument("--timeout", type=bounded(float, 0.1), default=120.0,
+                   help="seconds an engine may take to answer one command before the match stops")
+    p.add_argument("--visits", type=COUNT, help="gonet searches this many root visits a move (default: raw policy)")
+    p.add_argument("--time", type=bounded(float, 0),
+                   help="gonet searches this many seconds a move (default: raw policy)")
+    p.add_argument("--resign", type=bounded(float, 0, 1), default=0.0,
+                   help="gonet resigns under this search winrate (default never)")
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
     p.add_argument("--out", default="selfplay.sgf")
     p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--komi", type=float, default=7.5)
-    p.add_argument("--max-moves", type=int, default=400)
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--symmetries", type=int, default=1)
+    p.add_argument("--komi", type=FINITE, default=7.5)
+    p.add_argument("--max-moves", type=COUNT, default=400)
+    p.add_argument("--temperature", type=bounded(float, 0), default=0.0)
+    p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default="cpu")
     p.set_defaults(run=_selfplay)
@@ -261,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("play", help="a pygame board to play against the net")
     p.add_argument("--color", "--colour", default="black", choices=["black", "white", "random"])
     p.add_argument("--handicap", type=int, default=0, help="fixed handicap stones for Black (2-9)")
-    p.add_argument("--komi", type=float, default=7.5)
+    p.add_argument("--komi", type=FINITE, default=7.5)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     _add_search_options(p)
@@ -291,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("read", help="read SGF sources, check every move, print the summary")
     p.add_argument("sources", nargs="+")
-    p.add_argument("--size", type=int, default=None, help="skip other board sizes")
+    p.add_argument("--size", type=BOARD_SIZE, default=None, help="skip other board sizes")
     p.add_argument("--json", action="store_true", help="also print the counts as JSON")
     p.set_defaults(run=_read)
     return parser
@@ -303,8 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.run(args)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"gonet {args.command}: {e}", file=sys.stderr)
+    except (OSError, ValueError) as e:  # bad input or a file problem: one line, never a traceback
+        print(f"gonet {args.command}: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"gonet {args.command}: interrupted", file=sys.stderr)

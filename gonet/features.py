@@ -43,34 +43,17 @@ from gonet.board import (
     undo_to,
 )
 from gonet.coords import EMPTY
+from gonet.feature_sets import NUM_PLANES, feature_planes
 
 if TYPE_CHECKING:
     from gonet.game import Game
 
-NUM_PLANES = 48
 LADDER_BUDGET = 200
 LADDER_NODE_LIMIT = 20000
 
 PLAYER, OPPONENT, EMPTY_PLANE, ONES = 0, 1, 2, 3
 TURNS_SINCE, LIBERTIES, CAPTURE_SIZE, SELF_ATARI, LIBERTIES_AFTER = 4, 12, 20, 28, 36
 LADDER_CAPTURE, LADDER_ESCAPE, SENSIBLE, ZEROS = 44, 45, 46, 47
-
-FEATURE_SETS: dict[str, tuple[int, ...]] = {
-    "full": tuple(range(48)),
-    "board": tuple(range(4)),
-    "board_history": tuple(range(12)),
-    "board_history_liberties": tuple(range(20)),
-    "board_liberties": tuple(range(4)) + tuple(range(12, 20)),
-}
-"""Named plane subsets for ablations: the paper's 4/12/20/48 plus board + liberties."""
-
-
-def feature_planes(name: str) -> tuple[int, ...]:
-    """Plane indices of a named feature set; raises ``ValueError`` for an unknown name."""
-    try:
-        return FEATURE_SETS[name]
-    except KeyError:
-        raise ValueError(f"unknown feature set {name!r}; choose from {', '.join(FEATURE_SETS)}") from None
 
 
 # ---------------------------------------------------------------- kernels
@@ -134,20 +117,15 @@ LOST, WON, DESCEND = 0, 1, 2  # outcomes of a ladder node for its side to move
 _COUNT, _NEXT_TRY, _MARK, _PLIES = LADDER_WIDTH, LADDER_WIDTH + 1, LADDER_WIDTH + 2, LADDER_WIDTH + 3
 
 
-def ladder_stack(budget: int = LADDER_BUDGET) -> np.ndarray:
-    """Workspace for :func:`ladder_captures`."""
-    return np.zeros((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
-
-
 @njit(cache=True)
 def ladder_captures(s, nbr, prey, attacker_to_move, plies_left, log, logn, stack):
     """Does the attacker capture the group at point ``prey`` in a ladder?
 
     The defender (prey's owner) moves first when the prey has 1 liberty, the attacker when
     it has 2. ``plies_left`` counts every move still allowed; a side to move with none left,
-    or a search over ``LADDER_NODE_LIMIT`` nodes, counts as "not captured". ``stack`` comes
-    from :func:`ladder_stack`. It walks an explicit stack because Numba cannot cache
-    recursive kernels; ``s`` is left as it was.
+    or a search over ``LADDER_NODE_LIMIT`` nodes, counts as "not captured". ``stack`` is an
+    ``int64[plies_left + 1, LADDER_WIDTH + 4]`` workspace, one row per ply. It walks an
+    explicit stack because Numba cannot cache recursive kernels; ``s`` is left as it was.
     """
     start = logn[0]
     defender = s[STONE, prey]
@@ -263,11 +241,13 @@ def _is_legal(s, nbr, libc, p, c):
 
 
 @njit(cache=True)
-def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget):
+def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budget, prefilter=True):
     """Fill ``out`` (uint8[48, N*N], zeroed by the caller) for colour ``c`` to move.
 
     ``played_at[p]`` is the move number that put the stone on p; ``log``/``logn`` must be
     a recording journal (ladders play and undo on ``s``, which is left as it was).
+    ``prefilter=False`` runs the ladder search even where :func:`_surely_escapes` says it
+    need not: the same planes, slower (``scripts/check_ladders.py`` checks that).
     """
     nn = s.shape[1]
     libc = np.zeros(nn, dtype=np.int64)
@@ -311,18 +291,28 @@ def compute_planes(s, nbr, diag, played_at, move_number, c, out, log, logn, budg
             out[SELF_ATARI + min(size, 8) - 1, p] = 1
         if not is_own_eye(s, nbr, diag, p, c):
             out[SENSIBLE, p] = 1
-    _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget)
+    _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget, prefilter)
 
 
 @njit(cache=True)
 def _surely_escapes(s, nbr, libc, p, h):
     """Cheap exact filter: after the attacker plays p, the group h (2 liberties, one is p)
-    extends on its other liberty to 3+ liberties, so no ladder can take it. (Stones the
-    attacker's move captures only add liberties.)"""
+    extends on its other liberty to 3+ liberties, so no ladder can take it.
+
+    It judges the extension on the board before p, which is exact only when p captures
+    nothing: stones p takes can free an attacker group in atari on the extension point, so
+    that the extension no longer captures it and may fail (issue 14). Without a capture, p
+    takes one liberty (subtracted below), and an attacker group in atari on the extension
+    point does not touch p, so it stays in atari; p can only put more attacker groups in
+    atari, so the answer errs towards searching, never towards "escapes"."""
+    defender = s[STONE, h]
+    for k in range(4):
+        q = nbr[p, k]
+        if q >= 0 and s[STONE, q] == defender and libc[s[HEAD, q]] == 1:
+            return False  # p captures: let the search play it
     two = np.empty(2, dtype=np.int64)
     liberties_into(s, h, two)
     other = two[1] if two[0] == p else two[0]
-    defender = s[STONE, h]
     if not _is_legal(s, nbr, libc, other, defender):
         return False
     friends = np.empty(4, dtype=np.int64)
@@ -335,7 +325,7 @@ def _surely_escapes(s, nbr, libc, p, h):
 
 
 @njit(cache=True)
-def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
+def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget, prefilter):
     nn = s.shape[1]
     stack = np.empty((budget + 1, LADDER_WIDTH + 4), dtype=np.int64)
     # player groups in atari, by head: the prey of ladder escapes
@@ -359,7 +349,7 @@ def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
             v = s[STONE, q]
             if v == -c:
                 libs = libc[s[HEAD, q]]
-                chase |= libs == 2 and not _surely_escapes(s, nbr, libc, p, s[HEAD, q])
+                chase |= libs == 2 and not (prefilter and _surely_escapes(s, nbr, libc, p, s[HEAD, q]))
                 rescue |= libs == 1 and n_prey > 0
             elif v == c:
                 rescue |= in_atari[s[HEAD, q]]
@@ -386,10 +376,10 @@ def _ladder_planes(s, nbr, libc, c, legal, out, log, logn, budget):
 
 
 @njit(cache=True)
-def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget):
+def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out, budget, prefilter=True):
     """Replay a game and write the planes of the position before each move ``wanted[i]``
     (ascending) into ``out[i]`` (uint8[len(wanted), 48, N*N], zeroed). Moves after the
-    last wanted position are not replayed.
+    last wanted position are not replayed; ``prefilter`` as in :func:`compute_planes`.
 
     Returns the index of the first illegal move, or -1.
     """
@@ -407,7 +397,7 @@ def game_planes(nbr, diag, setup_colours, setup_idxs, colours, idxs, wanted, out
     for m in range(idxs.shape[0]):
         while j < wanted.shape[0] and wanted[j] == m:
             logn[0] = 0
-            compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget)
+            compute_planes(s, nbr, diag, played_at, m, colours[m], out[j], log, logn, budget, prefilter)
             j += 1
         if j == wanted.shape[0]:
             return -1

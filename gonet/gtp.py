@@ -2,8 +2,11 @@
 
 Every ``cmd_<name>`` method is a command (``kgs_``, ``lz_``, ``gogui_`` and ``gonet_``
 prefixes become ``kgs-`` ...), its arguments cast from the annotations. stdout carries only
-the protocol; logs go to stderr. A failing command answers ``? message`` and leaves the
-game as it was. The model loads in a background thread, so the engine answers at once.
+the protocol; logs go to stderr. A failing command answers ``? message`` (one line) and
+leaves the engine as it was. Input is read as bytes and never fails to decode. The model
+file is checked at start-up without torch (:func:`gonet.modelfile.peek_model`: a missing or
+damaged file is refused at once) and loads in a background thread, so the engine answers at
+once; ``gonet gtp`` exits with one line on stderr if that load fails.
 
 Analysis (``lz-analyze``, ``kata-analyze``, ``analyze``) streams: :meth:`GtpEngine.run`
 reads stdin in a thread, and while no command waits it grows the search tree and writes
@@ -18,15 +21,19 @@ gonet speaks Leela Zero's analysis dialect to it (``kata-analyze`` works for GUI
 from __future__ import annotations
 
 import inspect
+import io
 import logging
+import math
+import os
 import queue
 import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
@@ -34,10 +41,14 @@ from gonet import __version__
 from gonet.board import IllegalMove
 from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
+from gonet.modelfile import default_model_path, one_line, peek_model
 from gonet.search import UNLIMITED, MoveInfo, SearchSettings
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
+MAX_SGF_BYTES = 16 << 20  # loadsgf: one game record is kilobytes; refuse what cannot be one
+FREE_HANDICAP_CALLS = 4  # net calls per place_free_handicap: one a stone for the usual few beyond
+# the fixed points, batches when hundreds are asked (one call a stone took 48 s for 300)
 GTP_VERSION = "0.17.0"  # what Lizzie reads as a Leela Zero version it accepts (see the module notes)
 PRIOR_VISITS = 1000     # without search, analysis reports visits in proportion to the prior
 MOVES_LEFT = 0.35       # main time is spread over (this · N·N − moves played), at least 20 of our moves
@@ -74,13 +85,27 @@ def clean_line(line: str) -> str:
     return line.replace("\t", " ").split("#", 1)[0].strip()
 
 
+def protocol_lines(stream: TextIO | BinaryIO | Iterable[str]) -> Iterator[str]:
+    """The input's lines as text, read as bytes (a text stream's ``buffer``) and decoded as
+    UTF-8 with undecodable bytes kept as surrogate escapes: a strict locale decoder ended
+    the engine on the first non-UTF-8 byte, and the escapes turn a latin-1 file name back
+    into the same bytes when ``loadsgf`` opens it."""
+    for line in getattr(stream, "buffer", stream):
+        yield line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
+
+
 class GtpEngine:
     """The protocol over a :class:`Game`; the player (policy) is loaded on first need."""
 
     def __init__(self, model: str | None = None, device: str = "cpu", symmetries: int = 1,
                  temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
-                 seed: int | None = None, search: SearchSettings | None = None,
-                 resign_winrate: float | None = None):
+                 seed: int | None = None, on_load_error: Callable[[str], None] | None = None,
+                 search: SearchSettings | None = None, resign_winrate: float | None = None):
+        """Raises :class:`ModelFileError` at once for a missing or damaged model file; a
+        failure of the background load goes to ``on_load_error`` (one line) if given, else
+        every command that needs the model answers it as its error."""
+        model = model or default_model_path()
+        self.board_size = peek_model(model)["config"].get("board_size")  # known before torch loads
         self.superko = superko
         self.komi = 7.5
         self.game = Game(19, self.komi, superko)
@@ -88,7 +113,8 @@ class GtpEngine:
         self.time_left: dict[int, tuple[float, int]] = {}
         self.spent: dict[int, float] = {}  # our thinking time by colour, for a clock without time_left
         self._player = None
-        self._player_error: Exception | None = None
+        self._player_error = ""
+        self._on_load_error = on_load_error
         options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
                        resign_winrate=resign_winrate, search=search, seed=seed)
         self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, options))
@@ -105,8 +131,11 @@ class GtpEngine:
             from gonet.policy import load_policy
 
             self._player = Player(load_policy(model, device), **options)
-        except Exception as e:  # reported on the first command that needs the model
-            self._player_error = e
+        except Exception as e:
+            # ModelFileError and device errors are written for users; anything else is shortened
+            self._player_error = " ".join(str(e).split()) if isinstance(e, ValueError) else one_line(e)
+            if self._on_load_error is not None:
+                self._on_load_error(self._player_error)
 
     @property
     def player(self):
@@ -114,6 +143,16 @@ class GtpEngine:
         if self._player is None:
             raise GtpError(f"cannot load the model: {self._player_error}")
         return self._player
+
+    def _snapshot(self) -> tuple:
+        """What a command may change before it fails; restored so that it changes nothing
+        (the board itself is only changed by ``Game.play`` after its checks pass)."""
+        return (self.game, self.game.to_move, self.game.komi, self.komi, dict(self.time_left),
+                self.time_settings, self._analysis)
+
+    def _restore(self, snapshot: tuple) -> None:
+        (self.game, self.game.to_move, self.game.komi, self.komi, self.time_left, self.time_settings,
+         self._analysis) = snapshot
 
     def handle(self, line: str) -> str | None:
         """One input line → the full response text (None for blank/comment lines)."""
@@ -129,13 +168,15 @@ class GtpEngine:
         command = self.commands.get(name)
         if command is None:
             return f"?{cmd_id} unknown command\n\n"
+        snapshot = self._snapshot()
         try:
             result = command(*self._cast(command, args))
-        except GtpError as e:
-            return f"?{cmd_id} {e}\n\n"
-        except Exception as e:  # a bug must not kill the engine a GUI is talking to
-            log.exception("%s failed", name)
-            return f"?{cmd_id} internal error: {type(e).__name__}: {e}\n\n"
+        except Exception as e:  # GtpError, or a bug: neither may kill the engine a GUI is talking to
+            self._restore(snapshot)
+            if not isinstance(e, GtpError):
+                log.exception("%s failed", name)
+            message = str(e) if isinstance(e, GtpError) else f"internal error: {one_line(e)}"
+            return f"?{cmd_id} {' '.join(message.split())}\n\n"  # one line, whatever the message
         text = "" if result is None else str(result)
         return f"={cmd_id}" + ("" if not text or text.startswith("\n") else " ") + text + "\n\n"
 
@@ -152,9 +193,14 @@ class GtpEngine:
         for p, a in zip(params, args):
             kind = next((t for t in (int, float) if t == p.annotation or t in getattr(p.annotation, "__args__", ())), str)
             try:
-                cast.append(kind(a))
+                value = kind(a)
             except ValueError:
                 raise GtpError("syntax error") from None
+            # GTP numbers: ASCII digits only (int() also takes "1_9" and other scripts' digits),
+            # finite floats only (komi nan broke printsgf; time_left inf broke the clock)
+            if kind is int and not re.fullmatch(r"[+-]?[0-9]+", a) or kind is float and not math.isfinite(value):
+                raise GtpError("syntax error")
+            cast.append(value)
         return cast
 
     def _colour(self, text: str) -> int:
@@ -172,13 +218,13 @@ class GtpEngine:
     def _vertices(self, points) -> str:
         return " ".join(idx_to_vertex(int(p), self.game.size) for p in points)
 
-    def run(self, stdin: Iterable[str] = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    def run(self, stdin: TextIO | BinaryIO | Iterable[str] = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         """Serve until ``quit`` or end of input. stdin is read in a thread so that an open
         analysis can search and report while no command waits."""
         lines: queue.Queue[str | None] = queue.Queue()
 
         def read() -> None:
-            for line in stdin:
+            for line in protocol_lines(stdin):
                 lines.put(line)
             lines.put(None)
 
@@ -248,7 +294,7 @@ class GtpEngine:
         self._quit = True
 
     def cmd_boardsize(self, size: int):
-        if size != self.player.policy.board_size:
+        if size != self.board_size:
             raise GtpError("unacceptable size")
         self.game = Game(size, self.komi, self.superko)
 
@@ -362,20 +408,24 @@ class GtpEngine:
         points = fixed_handicap_points(fixed, size) if fixed >= 2 else []
         trial = Game(size, self.komi)
         trial.place_setup([(BLACK, p) for p in points])
+        calls_left = FREE_HANDICAP_CALLS
         while len(points) < stones:
+            remaining = stones - len(points)
             trial.to_move = BLACK
-            probs = self.player.move_probabilities(trial)
-            p = int(np.argmax(probs)) if probs.sum() > 0 else next(
-                i for i in range(size * size) if trial.board.colour_at(i) == 0)
-            trial.place_setup([(BLACK, p)])
-            points.append(p)
+            probs = self.player.move_probabilities(trial)[: size * size]
+            empty = [int(p) for p in np.argsort(-probs, kind="stable") if trial.board.colour_at(int(p)) == 0]
+            chosen = empty[: -(-remaining // min(calls_left, remaining))]  # likeliest first
+            trial.place_setup([(BLACK, p) for p in chosen])
+            points += chosen
+            calls_left = max(1, calls_left - 1)
         self.game.place_handicap(points)
         return self._vertices(points)
 
     def cmd_set_free_handicap(self, *vertices: str):
         self._check_empty_board()
         points = [self._vertex(v) for v in vertices]
-        if len(points) < 2 or len(set(points)) != len(points) or self.game.pass_idx in points:
+        pass_idx = self.game.pass_idx
+        if not 2 <= len(points) < pass_idx or len(set(points)) != len(points) or pass_idx in points:
             raise GtpError("bad vertex list")
         self.game.place_handicap(points)
 
@@ -384,13 +434,18 @@ class GtpEngine:
     def cmd_loadsgf(self, filename: str, move_number: int | None = None):
         from gonet.sgf import SgfError, parse_game
 
+        path = Path(filename)
         try:
-            record = parse_game(Path(filename).read_bytes(), filename)
+            if not path.is_file():  # /dev/zero would never end, /dev/stdin would eat the protocol
+                raise GtpError("cannot open file")
+            if path.stat().st_size > MAX_SGF_BYTES:
+                raise GtpError(f"cannot load file: over {MAX_SGF_BYTES >> 20} MB")
+            record = parse_game(path.read_bytes(), filename)
         except OSError:
             raise GtpError("cannot open file") from None
         except SgfError as e:
             raise GtpError(f"cannot load file: {e.reason}") from None
-        if record.size != self.player.policy.board_size:
+        if record.size != self.board_size:
             raise GtpError("unacceptable size")
         moves = None if move_number is None else max(0, move_number - 1)
         try:
@@ -407,8 +462,13 @@ class GtpEngine:
         text = game_to_sgf(self.game.to_record(), program=("gonet", __version__))
         if filename is None:
             return text.strip()
+        path = Path(filename)
         try:
-            Path(filename).write_text(text)
+            # only regular files, and never our own stdout: /dev/stdout would put the SGF inside
+            # the protocol (a file when stdout is redirected to one, a pipe or tty otherwise)
+            if path.exists() and (not path.is_file() or os.path.samestat(path.stat(), os.fstat(1))):
+                raise GtpError("cannot write file")
+            path.write_text(text)
         except OSError:
             raise GtpError("cannot write file") from None
 
@@ -580,6 +640,16 @@ def percent_label(p: float) -> str:
 def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
          resign_margin: float | None = None, search: SearchSettings | None = None,
          resign_winrate: float | None = None) -> int:
-    GtpEngine(model, device, symmetries, temperature, resign_margin, search=search,
+    """Serve stdin/stdout; a bad model file raises :class:`ModelFileError` before the first answer."""
+
+    def give_up(message: str) -> None:
+        """A model that fails to load in the background ends the engine: one line on stderr
+        and exit status 2, rather than a GUI waiting on an engine that cannot play."""
+        print(f"gonet gtp: {message}", file=sys.stderr, flush=True)
+        os._exit(2)
+
+    if isinstance(sys.stdout, io.TextIOWrapper):  # never die on writing an odd character
+        sys.stdout.reconfigure(errors="backslashreplace")
+    GtpEngine(model, device, symmetries, temperature, resign_margin, on_load_error=give_up, search=search,
               resign_winrate=resign_winrate).run()
     return 0

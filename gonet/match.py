@@ -4,15 +4,19 @@ Colours alternate game by game; komi 7.5 by default; a move cap ends runaway gam
 game is kept on a referee :class:`Game` so an illegal move loses at once. Finished games
 are scored by the first engine that implements ``final_score`` (GnuGo does), else by
 Tromp-Taylor area on the referee board. Every game is saved as SGF; the report gives
-wins, the win rate with a 95% Wilson interval and the average time per move.
+wins, the win rate with a 95% Wilson interval and the average time per move. An engine
+that does not answer within ``timeout`` seconds, or answers outside GTP, ends the match
+with an :class:`EngineError` naming it (``--opponent cat`` used to wait forever).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import queue
 import shlex
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,41 +30,65 @@ from gonet.game import Game
 from gonet.sgf import game_to_sgf
 
 
-class EngineError(RuntimeError):
-    """An engine died, answered outside the protocol, or refused a command it must accept."""
+DEFAULT_TIMEOUT = 120.0  # seconds for one response: GnuGo level 10 on a busy CPU, or a model loading
+
+
+class EngineError(ValueError):
+    """An engine died, answered outside the protocol or too late, or refused a command it must accept."""
 
 
 class GtpProcess:
     """A GTP engine in a subprocess: ``send`` one command, get its response text."""
 
-    def __init__(self, command: str, name: str | None = None):
+    def __init__(self, command: str, name: str | None = None, timeout: float | None = DEFAULT_TIMEOUT):
         self.command = command
         self.name = name or Path(shlex.split(command)[0]).name
+        self.timeout = timeout
         self.proc = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1, errors="replace")
         self.known: dict[str, bool] = {}
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        """Queue the engine's output lines (None at its end), so that a response can be
+        waited for with a timeout: a blocking readline cannot."""
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _next_line(self, command: str, deadline: float | None) -> str:
+        try:
+            line = self._lines.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.proc.kill()
+            raise EngineError(f"{self.name}: no answer to {command!r} within {self.timeout:g} s") from None
+        if line is None:
+            raise EngineError(f"{self.name} closed its output after {command!r}")
+        return line
 
     def send(self, command: str) -> str:
-        """The response's text after ``= ``; raises :class:`EngineError` for ``?`` or EOF."""
+        """The response's text after ``= ``; raises :class:`EngineError` for ``?``, EOF, a
+        first line that is not ``=``/``?`` (at once) or no answer within ``timeout``."""
         try:
             self.proc.stdin.write(command + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
             raise EngineError(f"{self.name} has exited") from None
-        lines = []
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        lines: list[str] = []
         while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise EngineError(f"{self.name} closed its output after {command!r}")
-            if line.strip() == "" and lines:
-                break
-            if line.strip() or lines:
-                lines.append(line.rstrip("\n"))
+            line = self._next_line(command, deadline).rstrip("\n")
+            if not line.strip():
+                if lines:
+                    break
+                continue  # blank lines before a response
+            if not lines and not line.startswith(("=", "?")):
+                raise EngineError(f"{self.name}: not a GTP response to {command!r}: {line[:80]!r}")
+            lines.append(line)
         text = "\n".join(lines)
         if text.startswith("?"):
             raise EngineError(f"{self.name}: {command!r} -> {text[1:].strip()}")
-        if not text.startswith("="):
-            raise EngineError(f"{self.name}: not a GTP response to {command!r}: {text[:80]!r}")
         return text[1:].strip()
 
     def knows(self, command: str) -> bool:
@@ -69,9 +97,14 @@ class GtpProcess:
         return self.known[command]
 
     def close(self) -> None:
+        self.timeout = min(self.timeout or 5.0, 5.0)  # a polite quit, without a long wait on a broken engine
         try:
             self.send("quit")
         except EngineError:
+            pass
+        try:
+            self.proc.stdin.close()
+        except OSError:
             pass
         try:
             self.proc.wait(timeout=5)
@@ -140,13 +173,14 @@ def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]
 
 
 def run_match(engine_a: str, engine_b: str, games: int, out: str | Path, size: int = 19, komi: float = 7.5,
-              max_moves: int = 600, parallel: int = 1, names: tuple[str, str] = ("A", "B")) -> dict:
+              max_moves: int = 600, parallel: int = 1, names: tuple[str, str] = ("A", "B"),
+              timeout: float | None = DEFAULT_TIMEOUT) -> dict:
     """``games`` games, A taking Black in the even ones; returns the report (also as JSON in ``out``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
     def one(i: int) -> tuple[int, GameResult]:
-        a, b = GtpProcess(engine_a, names[0]), GtpProcess(engine_b, names[1])
+        a, b = GtpProcess(engine_a, names[0], timeout), GtpProcess(engine_b, names[1], timeout)
         try:
             black, white = (a, b) if i % 2 == 0 else (b, a)
             result = play_game(black, white, size, komi, max_moves)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from gonet.features import feature_planes
+from gonet.feature_sets import feature_planes
 
 
 def conv_core(in_channels: int, widths: list[int], kernel_sizes: int | list[int], dim: int = 2,

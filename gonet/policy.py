@@ -3,18 +3,22 @@
 
 A model file is a ``torch.save`` dict, read back with ``weights_only=True``::
 
-    {"format": "gonet-policy", "version": 1,
+    {"format": "gonet-policy", "version": 2,
      "config": {"filters", "layers", "feature_set", "board_size", "value_head" (absent: False)},
      "state_dict": {name: tensor (fp16 or fp32)},   # value_head.* when config["value_head"]
+     "sha256": content_checksum(state_dict),
      "meta": {free-form JSON-able notes: training data, steps, accuracy}}
+
+Version 1 files (no ``sha256``) are still read. Loading refuses a damaged file in one line:
+zip CRCs (:mod:`gonet.modelfile`), then the weights' SHA-256, then non-finite weights.
 
 The package ships one under ``gonet/weights/``; :func:`default_model_path` finds it.
 """
 
 from __future__ import annotations
 
-import pickle
-import zipfile
+import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,60 +26,114 @@ import torch
 
 from gonet.features import position_planes, side_komi, symmetry_planes, symmetry_table
 from gonet.game import Game
+from gonet.modelfile import (  # noqa: F401  (re-exported: the names users import from here)
+    FORMAT,
+    VERSION,
+    DEFAULT_MODEL,
+    WEIGHTS_DIR,
+    ModelFileError,
+    check_header,
+    default_model_path,
+    one_line,
+    peek_model,
+)
 from gonet.nets import PolicyConfig, PolicyNet
 
-FORMAT = "gonet-policy"
-VERSION = 1
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-DEFAULT_MODEL = "policy.pt"
+
+def content_checksum(obj: object) -> str:
+    """SHA-256 of nested dicts, lists and tensors (dtype, shape, bytes), dict keys in sorted
+    order, other values by ``repr``: stored beside a model's state dict or inside a
+    checkpoint, it proves the content is what was written, whatever tensors it holds."""
+    digest = hashlib.sha256()
+    _feed(digest, obj)
+    return digest.hexdigest()
 
 
-class ModelFileError(ValueError):
-    """A file that is not a usable gonet policy model; the message says which and why."""
+def _feed(digest, obj: object) -> None:
+    if isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu().contiguous()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}:".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(obj, Mapping):
+        digest.update(f"D{len(obj)}:".encode())
+        for key in sorted(obj, key=repr):
+            digest.update(f"{key!r}=".encode())
+            _feed(digest, obj[key])
+    elif isinstance(obj, (list, tuple)):
+        digest.update(f"L{len(obj)}:".encode())
+        for item in obj:
+            _feed(digest, item)
+    else:
+        digest.update(f"V{obj!r};".encode())
 
 
-def default_model_path() -> Path:
-    return WEIGHTS_DIR / DEFAULT_MODEL
+def non_finite(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating tensor holding NaN or infinity (a diverged run's
+    weights must not play or resume), or None."""
+    return next((name for name, t in state_dict.items()
+                 if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all()), None)
 
 
 def save_model(net: PolicyNet, path: str | Path, meta: dict | None = None, half: bool = True) -> Path:
     """Write ``net`` as a model file (fp16 weights by default: half the size, same moves)."""
     state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
              for k, v in net.state_dict().items()}
+    return write_model_file(state, net.config.to_dict(), meta, path)
+
+
+def write_model_file(state: dict[str, torch.Tensor], config: dict, meta: dict | None, path: str | Path) -> Path:
+    """The model file of these tensors, exactly as given, with their checksum."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "version": VERSION, "config": net.config.to_dict(), "state_dict": state,
-                "meta": meta or {}}, path)
+    torch.save({"format": FORMAT, "version": VERSION, "config": config, "state_dict": state,
+                "sha256": content_checksum(state), "meta": meta or {}}, path)
     return path
 
 
 def load_net(path: str | Path) -> tuple[PolicyNet, dict]:
     """(fp32 PolicyNet in eval mode, meta) from a model file; :class:`ModelFileError` if unusable."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
+    peek_model(path)  # missing file, CRC errors, wrong format: refused before torch reads it
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise ModelFileError(f"{path}: not a readable model file ({type(e).__name__}: {e})") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a gonet policy model (no format {FORMAT!r})")
-    if blob.get("version") != VERSION:
-        raise ModelFileError(f"{path}: model format version {blob.get('version')}, this gonet reads {VERSION}")
+    except Exception as e:  # a damaged file can fail anywhere in torch's reader
+        raise ModelFileError(f"{path}: not a readable model file ({one_line(e)})") from None
+    check_header(blob, path)
+    if not isinstance(blob.get("state_dict"), dict) or not all(
+            isinstance(v, torch.Tensor) for v in blob["state_dict"].values()):
+        raise ModelFileError(f"{path}: not a gonet policy model (no state_dict of tensors)")
+    if blob["version"] >= 2 and blob.get("sha256") != content_checksum(blob["state_dict"]):
+        raise ModelFileError(f"{path}: damaged weights (SHA-256 checksum mismatch)")
+    if (bad := non_finite(blob["state_dict"])) is not None:
+        raise ModelFileError(f"{path}: weights {bad} hold NaN or infinity")
     try:
         config = PolicyConfig(**blob["config"])
         net = PolicyNet(config)
         net.load_state_dict({k: v.float() for k, v in blob["state_dict"].items()})
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ModelFileError(f"{path}: weights do not fit the model's config ({e})") from None
+        raise ModelFileError(f"{path}: weights do not fit the model's config ({one_line(e)})") from None
     return net.eval(), blob.get("meta", {})
+
+
+def usable_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch.device, or a one-line ValueError when it cannot run here (e.g.
+    ``cuda`` on a machine without a GPU: torch's own error came as a traceback)."""
+    try:
+        device = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device {str(device)!r}: {one_line(e)}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available here; use --device cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA GPU(s) here")
+    return device
 
 
 class Policy:
     """A policy net ready to play: planes in, move probabilities out, batched, CPU or GPU."""
 
     def __init__(self, net: PolicyNet, device: str | torch.device = "cpu", meta: dict | None = None):
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.net = net.to(self.device).eval()
         self.config = net.config
         self.meta = meta or {}

@@ -142,5 +142,8 @@ def load_net(path: str | Path) -> nn.Module:
 
 
 def evaluate(path: str | Path, folder: str | Path | None = None, held_out_speaker: str | None = None) -> float:
+    """Test accuracy of a saved model; the model is loaded first, so a bad path fails at
+    once instead of after minutes of spectrograms."""
+    net = load_net(path)
     _, test_set = splits(folder, held_out_speaker)
-    return accuracy(load_net(path), DataLoader(test_set, 100, collate_fn=pad_batch))
+    return accuracy(net, DataLoader(test_set, 100, collate_fn=pad_batch))

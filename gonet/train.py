@@ -12,6 +12,7 @@ import dataclasses
 import math
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import lightning as L
@@ -22,7 +23,9 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
-from gonet.policy import ModelFileError, load_net, save_model
+from gonet.policy import ModelFileError, content_checksum, load_net, non_finite, one_line, save_model
+
+CHECKSUM_KEY = "gonet_sha256"  # a checkpoint's content_checksum of everything else in it
 
 
 class PolicyModule(L.LightningModule):
@@ -75,6 +78,11 @@ class PolicyModule(L.LightningModule):
             rate = (step - self._tick[1]) * batch[1].shape[0] * self.trainer.world_size / (now - self._tick[0])
             self.log("train/positions_per_s", rate, prog_bar=True)
             self._tick = (now, step)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Seal the checkpoint with its checksum; Lightning calls this hook after everything
+        else (optimizer, loops, callbacks) is in, so all of it is covered."""
+        checkpoint[CHECKSUM_KEY] = content_checksum(checkpoint)
 
     def configure_optimizers(self):
         hp = self.hparams
@@ -149,15 +157,25 @@ class CheckpointError(ValueError):
 
 def checked_checkpoint(path: str, module: PolicyModule) -> str:
     """``path`` once it is known to be a readable checkpoint of the same net as ``module``,
-    so that a corrupt or mismatched file is refused with a message before training starts."""
+    so that a corrupt or mismatched file is refused with a message before training starts:
+    zip CRCs, the stored checksum (checkpoints written before it had none), finite weights."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        ckpt = torch.load(path, map_location="cpu", weights_only=True) if bad is None else None
     except FileNotFoundError:
         raise
     except Exception as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({one_line(e)})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path}: damaged checkpoint (CRC mismatch in {bad})")
     if not isinstance(ckpt, dict) or not {"state_dict", "hyper_parameters"} <= ckpt.keys():
         raise CheckpointError(f"{path}: not a `gonet train` checkpoint")
+    expected = ckpt.pop(CHECKSUM_KEY, None)
+    if expected is not None and expected != content_checksum(ckpt):
+        raise CheckpointError(f"{path}: damaged checkpoint (SHA-256 checksum mismatch)")
+    if (name := non_finite(ckpt["state_dict"])) is not None:
+        raise CheckpointError(f"{path}: weights {name} hold NaN or infinity")
     keys = ("filters", "layers", "feature_set", "board_size")
     theirs, ours = ({k: hp.get(k) for k in keys} for hp in (ckpt["hyper_parameters"], module.hparams))
     if theirs != ours:

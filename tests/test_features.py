@@ -3,13 +3,11 @@
 Every position is drawn as ASCII art and every point is a GTP vertex. Each test
 checks hand-written expectations on the slow plain-Python oracle (``tests/oracle.py``)
 and then checks that ``gonet.features.planes_from_arrays`` gives the oracle's whole
-``(48, N, N)`` array. While ``gonet.features`` does not exist, the implementation
-half skips (after the oracle half has run).
+``(48, N, N)`` array.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import tarfile
 from pathlib import Path
@@ -44,6 +42,8 @@ from oracle import (  # noqa: E402
 )
 
 from gonet.coords import BLACK, EMPTY, WHITE, idx_to_vertex, vertex_to_idx  # noqa: E402
+from gonet.features import planes_from_arrays, position_planes, symmetry_idx, symmetry_planes  # noqa: E402
+from gonet.game import Game  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SGF_DIR = REPO / "data" / "sgf"
@@ -54,30 +54,15 @@ KGS_VAL = REPO.parent / "shared" / "data" / "kgs" / "val"
 # Helpers
 
 
-def impl_module():
-    """``gonet.features`` or ``None`` while it does not exist (import errors still fail)."""
-    if importlib.util.find_spec("gonet.features") is None:
-        return None
-    import gonet.features
-
-    return gonet.features
-
-
 def both(stones, ages, to_move, ko=-1):
-    """(oracle planes, implementation planes or None if gonet.features is missing)."""
+    """(oracle planes, implementation planes)."""
     oracle = oracle_planes(stones, ages, to_move, ko)
     check_invariants(oracle, stones)
-    module = impl_module()
-    if module is None:
-        return oracle, None
-    impl = module.planes_from_arrays(stones, ages, to_move, ko)
-    return oracle, np.asarray(impl)
+    return oracle, planes_from_arrays(stones, ages, to_move, ko)
 
 
 def assert_impl(oracle, impl, stones=None, label=""):
-    """The implementation's planes equal the oracle's, or skip while it does not exist."""
-    if impl is None:
-        pytest.skip("gonet.features not implemented yet")
+    """The implementation's planes equal the oracle's."""
     assert impl.shape == oracle.shape, f"{label}: shape {impl.shape} != {oracle.shape}"
     if not np.array_equal(impl.astype(np.int64), oracle.astype(np.int64)):
         size = oracle.shape[-1]
@@ -856,6 +841,35 @@ def test_ladder_budget_corner_to_corner():
     assert_impl(o2, impl2, s2, "corner ladder after X B3")
 
 
+FREED_CHASER = """
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . .
+    . . . . . . . . X
+    . . . . . . O O X
+    . . . . . O X X O
+    . . . . . . . O .
+"""
+
+
+def test_ladder_capture_that_frees_a_chaser():
+    """(h) Distilled from kgs/val (a 2017 game, Black to move before move 240, T1 in the
+    corner): X J1 captures O J2 and ataris O H1 (left with G1). Before X J1 the chasers X G2-H2
+    were in atari on G1, so extending there looked like a capture and an escape; but taking J2
+    gave them J2 as a liberty: after X J1, O G1 has only F1 (fails), and taking X J1 back at J2
+    is a ko the rules forbid. So J1 is a ladder capture (1); the pre-filter that judged O G1 on
+    the board before X J1 missed it (issue 14)."""
+    s = parse_ascii(FREED_CHASER)
+    o, impl = both(s, setup_ages(s), BLACK)
+    assert feature(o, "liberties", "G2") == 1 and feature(o, "capture_size", "J1") == 1
+    assert at(o, LADDER_CAPTURE, "J1") == 1
+    s2, a2, ko = after(s, "J1", BLACK)
+    assert ko == v("J2", 9) and feature(oracle_planes(s2, a2, WHITE, ko), "liberties_after", "G1") == 1
+    assert_impl(o, impl, s, "J1 captures J2, freeing X G2-H2")
+
+
 def test_outright_capture_is_not_a_ladder_capture():
     """(g) O A3 already in atari (X A2 B3): X A4 captures it outright: capture size 1, ladder
     capture 0; the ataris that create a ladder are the only ladder captures."""
@@ -930,25 +944,16 @@ def test_planes_commute_with_symmetries():
 
 
 def test_symmetry_api_matches_oracle():
-    """gonet.features.symmetry_planes(planes, k) / symmetry_idx(idx, size, k), where present,
-    use oracle_transform's numbering: k=0 identity, 1..3 np.rot90 by k, 4..7 transpose then
+    """gonet.features.symmetry_planes(planes, k) / symmetry_idx(idx, size, k) use
+    oracle_transform's numbering: k=0 identity, 1..3 np.rot90 by k, 4..7 transpose then
     np.rot90 by k-4 (4 transpose, 5 flipud, 6 anti-transpose, 7 fliplr)."""
-    module = impl_module()
-    if module is None:
-        pytest.skip("gonet.features not implemented yet")
-    sym_planes = getattr(module, "symmetry_planes", None)
-    sym_idx = getattr(module, "symmetry_idx", None)
-    if sym_planes is None and sym_idx is None:
-        pytest.skip("gonet.features has no symmetry_planes / symmetry_idx")
     rng = np.random.default_rng(0)
     for size in (9, 19):
         planes = rng.integers(0, 2, size=(48, size, size), dtype=np.uint8)
         for k in range(8):
-            if sym_planes is not None:
-                assert np.array_equal(np.asarray(sym_planes(planes, k)), oracle_transform(planes, k)), f"k={k}"
-            if sym_idx is not None:
-                got = [int(sym_idx(i, size, k)) for i in range(size * size)]
-                assert got == [oracle_transform_idx(i, size, k) for i in range(size * size)], f"k={k}"
+            assert np.array_equal(np.asarray(symmetry_planes(planes, k)), oracle_transform(planes, k)), f"k={k}"
+            got = [int(symmetry_idx(i, size, k)) for i in range(size * size)]
+            assert got == [oracle_transform_idx(i, size, k) for i in range(size * size)], f"k={k}"
 
 
 # ---------------------------------------------------------------------------
@@ -1007,9 +1012,6 @@ def test_differential_real_games():
     records = sgf_records()
     if not records:
         pytest.skip("no SGF fixtures")
-    module = impl_module()
-    if module is None:
-        pytest.skip("gonet.features not implemented yet")
     compared = 0
     for name, size, setup, moves in records:
         positions = oracle_replay(size, setup, moves, stop_on_illegal=True)
@@ -1019,7 +1021,7 @@ def test_differential_real_games():
                 continue
             o = oracle_planes(stones, ages, to_move, ko)
             check_invariants(o, stones)
-            impl = np.asarray(module.planes_from_arrays(stones, ages, to_move, ko))
+            impl = planes_from_arrays(stones, ages, to_move, ko)
             assert_impl(o, impl, stones, f"{name} before move {m + 1}")
             compared += 1
     assert compared > 0
@@ -1032,8 +1034,6 @@ def test_differential_real_games():
 def test_impl_ladder_budget_counts_plies_like_the_oracle(art, judged, to_move, budgets):
     """The implementation's ply budget: captured with exactly enough plies, not with one fewer
     (66 corner to corner, 32 along the edge), and the escape side mirrors it (65/64, 31/30)."""
-    from gonet.features import planes_from_arrays
-
     s = parse_ascii(art)
     a = setup_ages(s)
     enough, short = budgets
@@ -1047,9 +1047,6 @@ def test_impl_ladder_budget_counts_plies_like_the_oracle(art, judged, to_move, b
 
 def test_planes_from_game_match_view_of_side_to_move():
     """position_planes of a Game gives the side to move's view and named subsets slice the 48 planes."""
-    from gonet.features import position_planes
-    from gonet.game import Game
-
     g = Game(9)
     g.play(vertex_to_idx("E5", 9))
     full = position_planes(g)

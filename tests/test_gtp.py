@@ -1,20 +1,26 @@
 """GTP engine: a scripted session over every command and error path; a game against GnuGo."""
 
 import io
+import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
-from gonet.gtp import GTP_VERSION, GtpEngine, clean_line, percent_label
-from gonet.match import GtpProcess, play_game, wilson_interval
+from gonet.gtp import GTP_VERSION, GtpEngine, clean_line, percent_label, protocol_lines
+from gonet.match import EngineError, GtpProcess, play_game, wilson_interval
+from gonet.modelfile import ModelFileError
 from gonet.nets import PolicyConfig, PolicyNet
-from gonet.policy import save_model
+from gonet.policy import content_checksum, save_model
 from gonet.search import MOVE, VISITS, SearchSettings
 
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
@@ -111,6 +117,8 @@ def test_handicap_commands(engine):
     ask(engine, "clear_board")
     assert ask(engine, "fixed_handicap 10") == "? invalid number of stones\n\n"
     assert ask(engine, "set_free_handicap D4 D4") == "? bad vertex list\n\n"
+    every_point = " ".join(f"{c}{r}" for c in "ABCDEFGHJKLMNOPQRST" for r in range(1, 20))
+    assert ask(engine, f"set_free_handicap {every_point}") == "? bad vertex list\n\n"  # N*N-1 at most
     assert ask(engine, "set_free_handicap C3 Q17") == "=\n\n"
     assert engine.game.board.colour_at(vertex_to_idx("C3", 19)) == BLACK
     ask(engine, "clear_board")
@@ -377,28 +385,171 @@ def test_run_loop_over_streams(model):
 
 
 def test_engine_starts_answering_fast(model):
-    """Start-up to the first answer is quick: the model loads in the background."""
+    """Start-up to the first answer is quick: the model loads in the background. Under a
+    strict UTF-8 stdin a non-UTF-8 byte is one unknown command, not the engine's end."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "gonet", "gtp", "--model", str(model)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc.stdin.write("protocol_version\n")
+    proc = gtp_process("--model", str(model), env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    proc.stdin.write(b"protocol_version\n")
     proc.stdin.flush()
-    assert proc.stdout.readline() == "= 2\n"
+    assert proc.stdout.readline() == b"= 2\n"
     elapsed = time.perf_counter() - start
-    proc.stdin.write("quit\n")
+    proc.stdin.write(b"\xe9t\xe9\nquit\n")
     proc.stdin.flush()
     assert proc.wait(timeout=30) == 0
-    assert proc.stdout.read() == "\n=\n\n"
+    assert proc.stdout.read() == b"\n? unknown command\n\n=\n\n"
     assert elapsed < 10  # generous for a loaded CI box; typically well under 2 s
     proc.stdin.close()
 
 
-def test_corrupt_model_is_reported_as_gtp_error(tmp_path):
-    bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"not a model")
-    engine = GtpEngine(str(bad))
-    assert ask(engine, "name") == "= gonet\n\n"
-    assert ask(engine, "genmove b").startswith("? cannot load the model")
+@pytest.fixture(scope="module")
+def nan_model(model, tmp_path_factory):
+    """A well-formed model file (valid CRCs and checksum) whose weights hold NaN: only the
+    full load in the background finds it."""
+    blob = torch.load(model, weights_only=True)
+    state = {**blob["state_dict"], "point_bias": torch.full_like(blob["state_dict"]["point_bias"], float("nan"))}
+    path = tmp_path_factory.mktemp("nan") / "nan.pt"
+    torch.save({**blob, "state_dict": state, "sha256": content_checksum(state)}, path)
+    return path
+
+
+def test_damaged_model_is_refused_at_construction(tmp_path, model):
+    """Missing, garbage and byte-flipped files: ModelFileError at once, in one line."""
+    flipped = bytearray(model.read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF
+    (tmp_path / "flipped.pt").write_bytes(bytes(flipped))
+    (tmp_path / "garbage.pt").write_bytes(b"not a model")
+    for name, message in [("missing.pt", "no such model file"), ("garbage.pt", "not a readable model file"),
+                          ("flipped.pt", "CRC mismatch")]:
+        with pytest.raises(ModelFileError, match=message) as error:
+            GtpEngine(str(tmp_path / name))
+        assert "\n" not in str(error.value)
+
+
+def gtp_process(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gonet", "gtp", *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+@pytest.mark.parametrize("kind", ["missing", "nan"])
+def test_gonet_gtp_with_a_bad_model_exits_with_one_line(kind, tmp_path, nan_model):
+    """`gonet gtp --model BAD` ends by itself (stdin left open, as a GUI does) with exit
+    status 2, one line on stderr and nothing on stdout: a missing file before the first
+    answer, NaN weights as soon as the background load fails."""
+    path = tmp_path / "missing.pt" if kind == "missing" else nan_model
+    proc = gtp_process("--model", str(path))
+    try:
+        assert proc.wait(timeout=60) == 2
+    finally:
+        proc.kill()
+    err = proc.stderr.read().decode()
+    assert err.count("\n") == 1 and err.startswith("gonet gtp: ") and str(path) in err, err
+    assert proc.stdout.read() == b""
+    proc.stdin.close()
+
+
+def test_failing_model_load_answers_one_line_and_changes_nothing(nan_model):
+    """In a library engine a failed load is every model command's error; genmove,
+    lz-analyze and the rest fail without changing the side to move (or anything else)."""
+    engine = GtpEngine(str(nan_model))
+    assert ask(engine, "name") == "= gonet\n\n" and ask(engine, "play b D4") == "=\n\n"
+    before = state_of(engine)
+    for line in ("genmove b", "lz-analyze b 10", "lz-genmove_analyze b", "analyze b", "reg_genmove b",
+                 "kgs-genmove_cleanup b", "final_score", "gonet-top_moves"):
+        answer = ask(engine, line)
+        assert re.fullmatch(r"\? cannot load the model: .*NaN.*\n\n", answer), (line, answer)
+        assert state_of(engine) == before, line
+    assert engine.game.to_move == WHITE
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_one_line_model_error(model):
+    engine = GtpEngine(str(model), device="cuda")
+    assert ask(engine, "genmove b") == "? cannot load the model: device 'cuda': no CUDA GPU is available here; " \
+                                       "use --device cpu\n\n"
+
+
+def test_protocol_is_answered_at_once_while_the_model_loads(model, monkeypatch, tmp_path):
+    """boardsize, name, clear_board, komi, play, loadsgf ... do not wait for the model."""
+    import gonet.policy
+
+    loading = threading.Event()
+    real = gonet.policy.load_policy
+
+    def slow_load(*args, **kwargs):
+        loading.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gonet.policy, "load_policy", slow_load)
+    engine = GtpEngine(str(model))
+    sgf = tmp_path / "g.sgf"
+    sgf.write_text("(;GM[1]SZ[19];B[pd])")
+    try:
+        for line, answer in [("protocol_version", "= 2"), ("name", "= gonet"), ("boardsize 19", "="),
+                             ("boardsize 13", "? unacceptable size"), ("clear_board", "="), ("komi 6.5", "="),
+                             ("play b D4", "="), ("undo", "="), (f"loadsgf {sgf}", "= white"),
+                             ("fixed_handicap 2", "? board not empty"), ("list_commands", "= ")]:
+            assert ask(engine, line).startswith(answer), line
+        assert not loading.is_set() and engine._load.is_alive()
+    finally:
+        loading.set()
+    assert ask(engine, "genmove w").startswith("= ")
+
+
+def state_of(engine) -> tuple:
+    """Everything a GTP command can change, as a comparable value."""
+    g = engine.game
+    return (g.board.state.tobytes(), g.size, g.to_move, g.move_number, g.komi, engine.komi, g.handicap,
+            len(g.setup), sorted(engine.time_left.items()), engine.time_settings, engine._analysis)
+
+
+def test_non_finite_and_odd_numbers_are_syntax_errors(engine):
+    """komi nan/inf (printsgf failed after them), time_left inf, and ints that Python's
+    int() takes but GTP does not ("1_9", other scripts' digits) are refused."""
+    before = state_of(engine)
+    for line in ("komi nan", "komi inf", "komi -inf", "time_left b inf 0", "time_left b nan 0",
+                 "boardsize 1_9", "boardsize \u0661\u0669", "fixed_handicap 0x3"):
+        assert ask(engine, line) == "? syntax error\n\n", line
+    assert state_of(engine) == before
+    assert ask(engine, "komi 1e300") == "=\n\n" and ask(engine, "printsgf").startswith("= (;")
+    assert ask(engine, "komi -6.5") == "=\n\n" and "KM[-6.5]" in ask(engine, "printsgf")
+
+
+def test_input_is_read_as_bytes_and_never_fails_to_decode(model, tmp_path):
+    """Non-UTF-8 bytes on stdin do not end the engine; a latin-1 file name still opens."""
+    name = os.fsdecode(bytes(tmp_path) + b"/partie-\xe9t\xe9.sgf")  # latin-1 bytes, not UTF-8
+    Path(name).write_text("(;GM[1]SZ[19];B[pd];W[dp])")
+    stdin = io.BytesIO(b"1 known_command \xff\xfe\n2 loadsgf " + os.fsencode(name) + b"\n\xc3\x28 bad\n3 quit\n")
+    out = io.StringIO()
+    GtpEngine(str(model)).run(stdin, out)
+    assert out.getvalue() == "=1 false\n\n=2 black\n\n? unknown command\n\n=3\n\n"
+
+
+def test_loadsgf_and_printsgf_refuse_devices_folders_and_huge_files(engine, tmp_path):
+    """loadsgf /dev/zero would never end and /dev/stdin would eat the protocol; printsgf
+    /dev/stdout would write the SGF into it: all refused, the state unchanged."""
+    huge = tmp_path / "huge.sgf"
+    with huge.open("wb") as f:
+        f.truncate((16 << 20) + 1)
+    before = state_of(engine)
+    for line, error in [("loadsgf /dev/zero", "cannot open file"), ("loadsgf /dev/stdin", "cannot open file"),
+                        (f"loadsgf {tmp_path}", "cannot open file"),
+                        (f"loadsgf {huge}", "cannot load file: over 16 MB"),
+                        ("printsgf /dev/stdout", "cannot write file"), (f"printsgf {tmp_path}", "cannot write file")]:
+        assert ask(engine, line) == f"? {error}\n\n", line
+    assert state_of(engine) == before
+
+
+def test_place_free_handicap_many_stones_is_quick(engine, monkeypatch):
+    """300 free handicap stones: distinct points in 4 net calls (was one per stone: 48 s)."""
+    calls = []
+    real = engine.player.move_probabilities
+    monkeypatch.setattr(engine.player, "move_probabilities", lambda g: calls.append(1) or real(g))
+    stones = ask(engine, "place_free_handicap 300")[2:].split()
+    assert len(stones) == 300 == len(set(stones)) and len(calls) == 4
+    assert engine.game.handicap == 300 and engine.game.to_move == WHITE
+    ask(engine, "clear_board")
+    assert ask(engine, "place_free_handicap 361") == "? invalid number of stones\n\n"
+    assert len(ask(engine, "place_free_handicap 360")[2:].split()) == 360
 
 
 def test_wilson_interval():
@@ -420,3 +571,85 @@ def test_game_against_gnugo_finishes_scored(model, tmp_path):
     assert result.result[:2] in ("B+", "W+") and result.moves > 20
     assert "F" not in result.result.split("+")[1]  # nobody forfeited by an illegal move
     assert result.sgf.startswith("(;FF[4]")
+
+
+@pytest.fixture(scope="module")
+def fuzz_engine(model, tmp_path_factory):
+    """One engine for all fuzz examples, so state carries over between them, and the folder
+    it works in (printsgf and loadsgf get only relative names there)."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "g.sgf").write_text("(;GM[1]SZ[19]KM[6.5];B[pd];W[dp];B[pp])")
+    engine = GtpEngine(str(model), seed=0)
+    engine.player.playouts = 20  # scoring and passing decisions: fewer playouts, same code paths
+    return engine, folder
+
+
+ARGUMENTS = st.one_of(
+    st.sampled_from("b w black white B x D4 Q16 T19 A1 pass PASS I5 Z99 A0 a20 resign dead alive seki true 0 1 2 "
+                    "3 9 19 -1 300 361 1e999 1_9 0x10 nan inf -inf 7.5 -0 g.sgf out.sgf . # \u0661".split()),
+    st.integers(-10**20, 10**20).map(str),
+    st.floats().map(repr),
+    st.text(st.characters(blacklist_characters="/\\"), max_size=8),  # no paths outside the folder
+)
+
+
+def framing_problem(response: str) -> str | None:
+    """What is wrong with one response's framing, or None: ``=``/``?``, an optional id,
+    no blank line before the final one, errors in one line and never internal."""
+    if not response.endswith("\n\n") or "\n\n" in response[:-2]:
+        return "blank lines"
+    if not re.match(r"[=?]\d*( |\n|$)", response):
+        return "no = or ?"
+    if response.startswith("?") and ("\n" in response[:-2] or "internal error" in response):
+        return "error not one line, or internal"
+    return None
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_command_lines_are_answered_in_protocol(fuzz_engine, data):
+    """Random and mutated command lines (known and unknown commands, odd numbers, control
+    characters, non-UTF-8 bytes): every answer is framed, every error one line and never
+    internal, and a failing command leaves the engine's state as it was."""
+    engine, folder = fuzz_engine
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        send_fuzzed_lines(engine, data)
+    finally:
+        os.chdir(cwd)
+
+
+def send_fuzzed_lines(engine: GtpEngine, data) -> None:
+    for _ in range(data.draw(st.integers(1, 4))):
+        name = data.draw(st.sampled_from(sorted(engine.commands) + ["fly", "GENMOVE", "play\x00"]))
+        words = [name] + data.draw(st.lists(ARGUMENTS, max_size=4))
+        prefix = data.draw(st.sampled_from(["", "7 ", " 12\t", "x "]))
+        raw = (prefix + " ".join(words)).encode("utf-8", "surrogateescape")
+        cut = data.draw(st.integers(0, len(raw)))
+        raw = raw[:cut] + data.draw(st.binary(max_size=3)) + raw[cut:]
+        for line in protocol_lines(io.BytesIO(raw.replace(b"\n", b" ") + b"\n")):
+            before = state_of(engine)
+            response = engine.handle(line)
+            if response is None:
+                continue
+            assert framing_problem(response) is None, (line, response)
+            if response.startswith("?"):
+                assert state_of(engine) == before, (line, response)
+
+
+def test_match_client_times_out_and_refuses_non_gtp_output():
+    """`gonet match --opponent cat` used to wait forever: an echo is refused at once as not
+    GTP, and an engine that never answers is killed after the response timeout."""
+    echo = GtpProcess("cat", timeout=30)
+    start = time.perf_counter()
+    with pytest.raises(EngineError, match="not a GTP response to 'boardsize 19'"):
+        echo.send("boardsize 19")
+    assert time.perf_counter() - start < 10
+    echo.close()
+    silent = GtpProcess("sleep 60", timeout=0.5)
+    start = time.perf_counter()
+    with pytest.raises(EngineError, match="no answer to 'name' within 0.5 s"):
+        silent.send("name")
+    assert time.perf_counter() - start < 10 and silent.proc.wait(timeout=10) != 0
+    silent.close()

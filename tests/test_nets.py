@@ -1,5 +1,8 @@
 """Conv core and the policy net's architecture."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -28,6 +31,15 @@ def test_conv_core_stages_1d_and_2d():
     assert core(torch.zeros(2, 3, 40)).shape == (2, 16, 10)
     with pytest.raises(ValueError):
         conv_core(1, [4, 4], [3])
+
+
+def test_nets_loads_without_the_go_engine():
+    """nets.py (shared by the MNIST and speech models) loads neither the rules engine nor
+    Numba: a fresh interpreter that imports it has none of them in ``sys.modules``."""
+    code = ("import sys, gonet.nets; "
+            "print(sorted(m for m in sys.modules if m.startswith(('numba', 'gonet.board', 'gonet.features'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_policy_net_shape_and_layers():

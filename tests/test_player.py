@@ -1,14 +1,157 @@
-"""Player rules with search: the winrate resign rule (streak, never as Black in handicap)."""
+"""The move-choice rules of ``Player.choose`` (gonet/player.py's docstring), pinned with a
+fixed fake policy on settled 9x9 positions so the random playouts agree every time.
+
+In ``SETTLED`` every empty point is a one-point eye except the dame E5, so the playouts give
+E5 to the side to move and score exactly: Black to move, 37 to 44 before komi. With search
+on, a fake judge pins the winrate resign rule (its streak, never as Black in handicap).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from gonet.coords import BLACK
+from gonet.board import Board
+from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
 from gonet.player import RESIGN, Player
 from gonet.search import SearchSettings
+
+SETTLED = """
+    . X . X O . O . O
+    X X X X O O O O O
+    . X . X O . O . O
+    X X X X O O O O O
+    . X . X . O O . O
+    X X X X O O O O O
+    . X . X O . O . O
+    X X X X O O O O O
+    . X . X O . O . O
+"""
+DEAD_STONE = """
+    . X . X O . O . O
+    X X X X O O O O O
+    . X . X O . O . O
+    X X X X O O O O O
+    . X . X . O O . O
+    X X X X O O O O O
+    X X X X O . O . O
+    . X X X O O O O O
+    O . X X O . O . O
+"""
+"""SETTLED with a dead White stone on A1 in Black's corner (its liberties A2 and B1)."""
+
+
+@dataclass
+class FixedPolicy:
+    """A stand-in for :class:`gonet.policy.Policy`: the same probabilities (pass last) every
+    time, so the test sees only the player's rules."""
+
+    probs: np.ndarray
+    board_size: int = 9
+
+    def predict(self, game: Game, symmetries: int = 1) -> np.ndarray:
+        return self.probs.copy()
+
+
+def v(vertex: str) -> int:
+    return vertex_to_idx(vertex, 9)
+
+
+def policy(favourite: str = "A9") -> FixedPolicy:
+    """Uniform over the board, with most of the mass on ``favourite``."""
+    probs = np.full(82, 0.01)
+    probs[v(favourite)] = 0.5
+    return FixedPolicy(probs / probs.sum())
+
+
+def position(art: str, to_move: int, komi: float = 7.5, opponent_move: str | None = None) -> Game:
+    """A game whose stones are the ASCII art (X = Black) as setup stones, then the
+    opponent's ``opponent_move`` (a vertex or "pass"), if any, with ``to_move`` to play."""
+    game = Game(9, komi)
+    stones = Board.from_ascii(art).stones.reshape(-1)
+    game.place_setup([(int(colour), int(idx)) for idx, colour in enumerate(stones) if colour])
+    game.to_move = to_move
+    if opponent_move is not None:
+        game.play(game.pass_idx if opponent_move == "pass" else v(opponent_move), -to_move)
+    return game
+
+
+def test_plays_the_best_sensible_move_never_an_own_eye():
+    """The policy's favourite A9 is Black's own eye: Black plays E5, the one sensible move,
+    and top_moves lists only E5."""
+    player = Player(policy("A9"), seed=0)
+    game = position(SETTLED, BLACK)
+    assert player.choose(game) == v("E5")
+    assert [idx for idx, _ in player.top_moves(game)] == [v("E5")]
+
+
+def test_passes_when_no_sensible_move_is_left():
+    """With E5 filled, every point Black may play is its own eye: pass."""
+    game = position(SETTLED.replace(". X . X . O", ". X . X X O"), BLACK)
+    assert Player(policy(), seed=0).choose(game) == game.pass_idx
+
+
+@pytest.mark.parametrize("komi, passes", [(7.5, False), (-6.5, False), (-7.5, True), (-20, True)])
+def test_passes_after_the_opponent_passed_only_when_not_losing(komi, passes):
+    """White passed; Black passes when its estimated score (37 - 44 - komi) is >= 0, else plays
+    E5: losing by 14.5 or 0.5 plays on, a win by 0.5 or 13 passes."""
+    game = position(SETTLED, BLACK, komi, opponent_move="pass")
+    expected = game.pass_idx if passes else v("E5")
+    assert Player(policy(), seed=0).choose(game) == expected
+
+
+def test_passes_from_settle_after_when_nothing_is_contested():
+    """From move ``settle_after`` on, pass when every sensible move lies where the playouts
+    agree on the owner (E5: always the side to move's); before it (default: half the board's
+    points), play on. White's move 1 fills its own eye H5, which changes no owner."""
+    game = position(SETTLED, BLACK, opponent_move="H5")
+    assert Player(policy(), seed=0, settle_after=1).choose(game) == game.pass_idx
+    assert Player(policy(), seed=0, settle_after=2).choose(game) == v("E5")
+    assert Player(policy(), seed=0).choose(game) == v("E5")
+
+
+def test_cleanup_plays_on_dead_stones_liberties():
+    """kgs-genmove_cleanup: White passed and Black is ahead, yet with cleanup Black attacks
+    the dead White stone A1 on a liberty (B1 or A2) instead of passing; without cleanup it
+    passes. With no dead stones left, cleanup passes after the opponent's pass."""
+    game = position(DEAD_STONE, BLACK, komi=-20, opponent_move="pass")
+    player = Player(policy("E5"), seed=0)
+    assert player.choose(game, cleanup=True) in (v("B1"), v("A2"))
+    assert player.choose(game) == game.pass_idx
+    clean = position(SETTLED, BLACK, komi=7.5, opponent_move="pass")
+    assert player.choose(clean, cleanup=True) == clean.pass_idx
+
+
+@pytest.mark.parametrize("resign_margin, resign_after, handicap, colour, resigns", [
+    (None, 0, 0, BLACK, False),  # off by default
+    (5.0, 0, 0, BLACK, True),  # Black estimates -14.5 < -5
+    (20.0, 0, 0, BLACK, False),  # not behind by more than the margin
+    (5.0, 100, 0, BLACK, False),  # too early: move 0 < resign_after
+    (5.0, 0, 2, BLACK, False),  # never as Black in a handicap game
+    (5.0, 0, 2, WHITE, True),  # White may resign in one (komi -30: White is 21 behind)
+])
+def test_resigns_only_when_enabled(resign_margin, resign_after, handicap, colour, resigns):
+    """Resign only with ``resign_margin`` set, from move ``resign_after`` on, when the
+    estimated score is worse than ``-resign_margin``; never as Black in a handicap game."""
+    game = position(SETTLED, colour, komi=7.5 if colour == BLACK else -30)
+    game.handicap = handicap
+    player = Player(policy(), seed=0, resign_margin=resign_margin, resign_after=resign_after)
+    assert player.choose(game) == (RESIGN if resigns else v("E5"))
+
+
+def test_temperature_samples_among_sensible_moves_only():
+    """With ``temperature`` > 0 the move is drawn from the sensible moves (here A2, B1, E5),
+    never an own eye, and not always the same one."""
+    game = position(DEAD_STONE, BLACK)
+    player = Player(policy("A9"), seed=0, temperature=1.0)
+    moves = {player.choose(game) for _ in range(30)}
+    assert moves <= {v("A2"), v("B1"), v("E5")} and len(moves) > 1
+
+
+# ------------------------------------------------------------ with search
 
 
 class Judge:

@@ -2,10 +2,13 @@
 
 import collections
 import json
+import pathlib
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gonet.cli import main
 from gonet.coords import vertex_to_idx
@@ -16,9 +19,11 @@ from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import (
     ModelFileError,
     Policy,
+    content_checksum,
     default_model_path,
     load_net,
     load_policy,
+    peek_model,
     save_model,
 )
 from gonet.prepare import winner
@@ -72,6 +77,111 @@ def test_truncated_wrong_and_mismatched_files_are_refused(tmp_path):
         load_net(other)
     with pytest.raises(ModelFileError, match="no such model file"):
         load_net(tmp_path / "missing.pt")
+
+
+@pytest.fixture(scope="module")
+def good_model(tmp_path_factory):
+    return save_model(tiny(), tmp_path_factory.mktemp("good") / "good.pt")
+
+
+def test_checksum_is_stored_and_older_files_still_load(tmp_path, good_model):
+    """Version 2 files carry the weights' SHA-256; a version 1 file (no checksum, as
+    written before) loads to the same weights."""
+    blob = torch.load(good_model, weights_only=True)
+    assert blob["version"] == 2 and blob["sha256"] == content_checksum(blob["state_dict"])
+    old = tmp_path / "v1.pt"
+    torch.save({k: v for k, v in {**blob, "version": 1}.items() if k != "sha256"}, old)
+    assert all(torch.equal(a, b) for a, b in zip(load_net(old)[0].state_dict().values(),
+                                                  load_net(good_model)[0].state_dict().values()))
+
+
+def test_checksum_covers_every_tensor_generically():
+    """Any tensor of the state dict counts (e.g. a value head's), by name, dtype, shape and value."""
+    base = {"a": torch.zeros(3), "value_head.w": torch.ones(2, 2)}
+    variants = [{**base, "extra": torch.zeros(1)}, {**base, "a": torch.zeros(3, dtype=torch.float16)},
+                {**base, "value_head.w": torch.ones(4)}, {**base, "a": torch.tensor([0.0, 0.0, 1e-8])},
+                {"b": base["a"], "value_head.w": base["value_head.w"]}]
+    assert len({content_checksum(base)} | {content_checksum(v) for v in variants}) == 1 + len(variants)
+    assert content_checksum(dict(reversed(base.items()))) == content_checksum(base)
+
+
+def rewrite(good, path, **changes) -> None:
+    """``good``'s dict with ``changes``, saved by torch (so the zip CRCs are valid again)."""
+    torch.save({**torch.load(good, weights_only=True), **changes}, path)
+
+
+def test_damaged_weights_and_nan_are_refused(tmp_path, good_model):
+    """Weights altered behind the checksum, a version 2 file without one, NaN or infinity:
+    each refused with a one-line reason."""
+    blob = torch.load(good_model, weights_only=True)
+    state = dict(blob["state_dict"])
+    altered = {**state, "point_bias": state["point_bias"] + 1}
+    nan = {**state, "point_bias": torch.full_like(state["point_bias"], float("nan"))}
+    cases = [({"state_dict": altered}, "checksum mismatch"),
+             ({"sha256": None}, "checksum mismatch"),
+             ({"state_dict": nan, "sha256": content_checksum(nan)}, "point_bias hold NaN or infinity"),
+             ({"state_dict": nan, "version": 1}, "NaN or infinity"),
+             ({"state_dict": {**state, "head.weight": [1, 2]}}, "no state_dict of tensors")]
+    for i, (changes, message) in enumerate(cases):
+        path = tmp_path / f"bad{i}.pt"
+        rewrite(good_model, path, **changes)
+        with pytest.raises(ModelFileError, match=message) as error:
+            load_net(path)
+        assert "\n" not in str(error.value)
+
+
+def test_value_head_weights_are_under_the_checksum(tmp_path):
+    """A value head's tensors are covered like the rest: altering one is refused."""
+    path = save_model(tiny(value_head=True), tmp_path / "v.pt")
+    state = torch.load(path, weights_only=True)["state_dict"]
+    name = next(k for k in state if k.startswith("value_head."))
+    rewrite(path, tmp_path / "bad.pt", state_dict={**state, name: state[name] + 1})
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load_net(tmp_path / "bad.pt")
+
+
+def test_unsafe_pickle_is_refused_without_torch_advice(tmp_path, good_model, capsys):
+    """A model whose pickle names a class weights_only refuses: one line, and never torch's
+    advice to pass weights_only=False (that would run arbitrary code)."""
+    path = tmp_path / "unsafe.pt"
+    rewrite(good_model, path, meta={"note": pathlib.PurePosixPath("x")})
+    with pytest.raises(ModelFileError, match="Unsupported global") as error:
+        load_net(path)
+    assert "weights_only" not in str(error.value) and "\n" not in str(error.value)
+    assert main(["eval", *FIXTURES, "--model", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "weights_only" not in err and err.startswith("gonet eval: ")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzzed_model_files_are_refused_in_one_line(tmp_path_factory, good_model, data):
+    """Truncated, byte-flipped or zero-filled model files: refused with one line, or (a flip
+    in the zip's padding) loaded with exactly the original weights. Never wrong weights."""
+    raw = bytearray(good_model.read_bytes())
+    kind = data.draw(st.sampled_from(["truncate", "flip", "zeros"]))
+    if kind == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    else:
+        start = data.draw(st.integers(0, len(raw) - 1))
+        for i in range(start, min(len(raw), start + data.draw(st.integers(1, 64)))):
+            raw[i] = 0 if kind == "zeros" else raw[i] ^ data.draw(st.integers(1, 255))
+    path = tmp_path_factory.mktemp("fuzz") / "m.pt"
+    path.write_bytes(bytes(raw))
+    try:
+        net, _ = load_net(path)
+    except ModelFileError as e:
+        assert "\n" not in str(e) and "weights_only" not in str(e)
+        return
+    original, _ = load_net(good_model)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), original.state_dict().values()))
+
+
+def test_peek_reads_the_header_without_tensors(good_model):
+    """The torch-free peek gives format, version and config (what GTP needs at start-up)."""
+    blob = peek_model(good_model)
+    assert blob["config"]["board_size"] == 19 and blob["version"] == 2
+    json.dumps(blob["config"])  # plain data, no tensors
 
 
 def komi_only_value_net() -> PolicyNet:
@@ -254,6 +364,7 @@ def test_eval_cli_json(tmp_path, capsys):
 def test_shipped_model_loads_and_plays():
     """The package ships a 19x19 model that gonet gtp and the board use by default."""
     assert default_model_path().exists()
+    assert torch.load(default_model_path(), weights_only=True)["version"] == 2  # with a checksum
     policy = load_policy()
     assert policy.board_size == 19 and policy.config.feature_set == "full"
     probs = policy.predict(Game(19))

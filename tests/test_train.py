@@ -20,7 +20,7 @@ from gonet.features import position_planes, symmetry_idx, symmetry_planes
 from gonet.nets import PolicyNet
 from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
-from gonet.train import CheckpointError, PolicyModule, TrainingDiverged, train
+from gonet.train import CHECKSUM_KEY, CheckpointError, PolicyModule, TrainingDiverged, checked_checkpoint, train
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +179,48 @@ def test_corrupt_or_mismatched_checkpoint_is_refused(prepared, tmp_path):
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         train(str(prepared), str(tmp_path / "a"), resume=str(junk), **args)
     train(str(prepared), str(tmp_path / "b"), **args)
-    with pytest.raises(CheckpointError, match="'filters': 8"):
+    with pytest.raises(CheckpointError, match="'filters': 8"):  # reached after the checksum passed
         train(str(prepared), str(tmp_path / "b"), resume="last", **{**args, "filters": 16})
+    last = tmp_path / "b" / "checkpoints" / "last.ckpt"
+    module = PolicyModule(filters=8, layers=3, board_size=9)
+    assert checked_checkpoint(str(last), module) == str(last)
+    damaged = tmp_path / "damaged.ckpt"
+    for change, message in [(flip_bytes, "CRC mismatch"), (add_to_momentum, "checksum mismatch"),
+                            (nan_weights, "hold NaN or infinity")]:
+        change(last, damaged)
+        with pytest.raises(CheckpointError, match=message) as error:
+            checked_checkpoint(str(damaged), module)
+        assert "\n" not in str(error.value)
+    ckpt = torch.load(last, weights_only=True)
+    del ckpt[CHECKSUM_KEY]  # written before checksums: still resumes
+    torch.save(ckpt, damaged)
+    assert checked_checkpoint(str(damaged), module) == str(damaged)
+
+
+def flip_bytes(good, path):
+    raw = bytearray(good.read_bytes())
+    for i in range(len(raw) // 2, len(raw) // 2 + 200):
+        raw[i] ^= 0x55
+    path.write_bytes(bytes(raw))
+
+
+def add_to_momentum(good, path):
+    """The optimizer state altered and saved by torch (valid zip CRCs): only the checksum sees it."""
+    ckpt = torch.load(good, weights_only=True)
+    buf = ckpt["optimizer_states"][0]["state"][0]["momentum_buffer"]
+    buf += 1e-3
+    torch.save(ckpt, path)
+
+
+def nan_weights(good, path):
+    """NaN weights with a recomputed checksum: refused for the NaN itself."""
+    from gonet.policy import content_checksum
+
+    ckpt = torch.load(good, weights_only=True)
+    del ckpt[CHECKSUM_KEY]
+    ckpt["state_dict"]["net.point_bias"][0] = float("nan")
+    ckpt[CHECKSUM_KEY] = content_checksum(ckpt)
+    torch.save(ckpt, path)
 
 
 def test_init_from_a_model_file_starts_from_its_weights(prepared, tmp_path):

@@ -1,0 +1,73 @@
+"""The gonet command: --version, and misuse answered with one line and exit status 2."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from gonet import __version__
+from gonet.cli import main
+from gonet.nets import PolicyConfig, PolicyNet
+from gonet.policy import save_model
+
+
+def run(argv: list[str], capsys) -> tuple[int, str]:
+    """(exit status, stderr) of ``gonet ARGV`` run in-process."""
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's exits
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"gonet {__version__}\n"
+
+
+def misuse_cases(tmp: Path) -> list[tuple[list[str], str]]:
+    afile = tmp / "afile"
+    afile.write_text("x")
+    (tmp / "empty").mkdir()
+    torch.manual_seed(0)
+    tiny = str(save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), tmp / "tiny.pt"))  # loads fast
+    return [
+        (["prepare", "data/sgf", "--out", str(afile)], "exists and is not a folder"),
+        (["prepare", "data/sgf", "--out", str(tmp / "o"), "--size", "52"], "--size: 52: must be between 2 and 25"),
+        (["prepare", "data/sgf", "--out", str(tmp / "o"), "--val-fraction", "7"], "must be between 0 and 1"),
+        (["eval", str(tmp / "empty"), "--model", tiny], "no 19x19 positions to evaluate"),
+        (["eval", "data/sgf", "--model", str(afile)], "not a readable model file"),
+        (["eval", "data/sgf", "--max-positions", "0"], "must be at least 1"),
+        (["match", "--komi", "nan"], "not a finite number"),
+        (["match", "--games", "1", "--opponent", str(tmp / "no-engine"), "--engine", str(tmp / "no-engine"),
+          "--out", str(tmp / "m")], "No such file or directory"),
+        (["gtp", "--model", str(tmp / "missing.pt")], "no such model file"),
+        (["gtp", "--symmetries", "9"], "must be between 1 and 8"),
+        (["speech", "eval", "--model", str(tmp / "missing.pt")], "no such speech model file"),
+        (["mnist", "eval", "--model", str(tmp / "missing.pt")], "no such mnist model file"),
+        (["read", "data/sgf", "--size", "0"], "must be between"),
+    ] + ([] if torch.cuda.is_available() else [
+        (["eval", "data/sgf", "--model", tiny, "--device", "cuda"], "no CUDA GPU is available here"),
+        (["selfplay", "--model", tiny, "--device", "cuda", "--out", str(tmp / "s.sgf")],
+         "no CUDA GPU is available here"),
+    ])
+
+
+def test_misuse_is_one_line_and_exit_status_2(tmp_path, capsys):
+    """Each misuse from the fuzzing report: exit status 2 and exactly one line on stderr
+    (no traceback, no usage block), naming the problem."""
+    for argv, message in misuse_cases(tmp_path):
+        code, err = run(argv, capsys)
+        lines = [line for line in re.split(r"[\r\n]", err)
+                 if line.strip() and not line.startswith(("eval:", "match:"))]  # tqdm progress bars
+        assert code == 2 and len(lines) == 1 and message in lines[0], (argv, code, err)
+
+
+def test_speech_eval_of_a_missing_model_fails_at_once(tmp_path, capsys):
+    """No spectrograms are computed (that took minutes) before a missing model is reported."""
+    start = time.perf_counter()
+    code, _ = run(["speech", "eval", "--model", str(tmp_path / "missing.pt"), "--data", str(tmp_path)], capsys)
+    assert code == 2 and time.perf_counter() - start < 1.0
