@@ -25,7 +25,7 @@ Rules, in order:
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
    ends first, or a ``stop`` callback; a visit budget also ends once the runner-up cannot
    catch the most visited move in the visits left.
-6. **Choice**: the most visited root child (ties: the higher Q), or with a temperature a
+6. **Choice**: the most visited root child (ties: higher Q, then higher prior), or with a temperature a
    sample from visits ** (1 / T).
 7. **Reuse**: a search at a position that follows from the root by moves in the tree (our
    move, the opponent's reply) starts from that subtree with its statistics.
@@ -293,7 +293,7 @@ class Search:
         try:
             while True:
                 done = int(self.links[VISITS, ROOT])
-                if done > 0 and (self._decided(visits - done if visits is not None else 1 << 30)
+                if done > 0 and (self._decided((visits if visits is not None else UNLIMITED) - done)
                                  or visits is not None and done >= visits
                                  or deadline is not None and time.perf_counter() + step / 2 >= deadline
                                  or stop is not None and stop() or self.size >= self.settings.max_nodes):
