@@ -84,7 +84,7 @@ def _train(args: argparse.Namespace) -> int:
           checkpoint_every=args.checkpoint_every, devices=devices, num_nodes=args.num_nodes,
           accelerator=args.accelerator, precision=args.precision, workers=args.workers,
           compile=args.compile, resume=args.resume, seed=args.seed, warmup_steps=args.warmup_steps,
-          grad_clip=args.grad_clip, init_from=args.init_from)
+          grad_clip=args.grad_clip, init_from=args.init_from, value_weight=args.value_weight)
     print(f"model written to {args.out}/model.pt")
     return 0
 
@@ -249,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, default=100_000, help="steps; also the cosine schedule's length")
     p.add_argument("--warmup-steps", type=int, default=200, help="linear learning-rate warm-up")
     p.add_argument("--grad-clip", type=float, default=0.0, help="clip the gradient norm to this (0: off)")
+    p.add_argument("--value-weight", type=float, default=0.01,
+                   help="weight of the value MSE in the loss, for a net with a value head (AlphaGo Zero: 0.01)")
     p.add_argument("--max-time", help="stop after DD:HH:MM:SS (a checkpoint is written)")
     p.add_argument("--val-every", type=int, default=1000, help="validate every N steps")
     p.add_argument("--val-positions", type=int, default=20000)

@@ -72,37 +72,39 @@ class PolicyConfig:
         return asdict(self)
 
 
-VALUE_HIDDEN = 256  # AlphaGo Zero's value head width
-KOMI_SCALE = 7.5    # komi enters the value head in units of a usual komi...
-KOMI_CLIP = 30.0    # ...clipped, because some records carry nonsense (e.g. KM[375])
+VALUE_CHANNELS = 32  # 1x1 conv maps the value head pools (AlphaGo Zero: 1 map, flattened)
+VALUE_HIDDEN = 256   # AlphaGo Zero's value head width
+KOMI_SCALE = 7.5     # komi enters the value head in units of a usual komi...
+KOMI_CLIP = 30.0     # ...clipped, because some records carry nonsense (e.g. KM[375])
 
 
 class ValueHead(nn.Module):
-    """AlphaGo Zero's value head, 1x1 conv → ReLU → FC 256 → ReLU → FC 1 → tanh, with two
-    inputs beside the conv's N*N map that the trunk cannot give it:
+    """AlphaGo Zero's value head, 1x1 conv → ReLU → FC 256 → ReLU → FC 1 → tanh, with the
+    conv maps averaged over the board instead of flattened (as KataGo's head pools):
 
-    - the komi from the side to move's view: the planes do not say who is Black, and a
-      position won on the board by 3 points is lost by the player who gives 6.5 komi
-      (AlphaGo's value net had a 49th "colour" plane for the same reason);
-    - the global average of the trunk's k channels: a summary that does not depend on the
-      board size. The FC weights of the N*N map are for ``board_size`` only; another size
-      needs them resampled like ``PolicyNet.point_bias``.
+    - pooled, the head has no per-point weights, so it serves any board size, and it has
+      far fewer weights to fit: on a frozen trunk with ~20k positions the flattened
+      AlphaGo Zero head memorised its training set (hold-out MSE above 1, docs/benchmarks.md);
+    - the FC also gets the global average of the trunk's k channels, and the komi from the
+      side to move's view: the planes do not say who is Black, and a position won on the
+      board by 3 points is lost by the player who gives 6.5 komi (AlphaGo's value net had
+      a 49th "colour" plane for the same reason).
 
     No batch norm: the head is trained on a frozen trunk whose features do not drift.
     """
 
-    def __init__(self, channels: int, board_size: int):
+    def __init__(self, channels: int, maps: int = VALUE_CHANNELS):
         super().__init__()
-        self.conv = nn.Conv2d(channels, 1, kernel_size=1)
-        self.hidden = nn.Linear(board_size * board_size + channels + 1, VALUE_HIDDEN)
+        self.conv = nn.Conv2d(channels, maps, kernel_size=1)
+        self.hidden = nn.Linear(maps + channels + 1, VALUE_HIDDEN)
         self.out = nn.Linear(VALUE_HIDDEN, 1)
 
     def forward(self, features: torch.Tensor, komi: torch.Tensor) -> torch.Tensor:
         """(B, k, N, N) trunk features, (B,) komi from the side to move's view → (B,) values in [-1, 1]."""
-        spatial = torch.relu(self.conv(features)).flatten(1)  # (B, N*N)
+        maps = torch.relu(self.conv(features)).mean(dim=(2, 3))  # (B, maps)
         pooled = features.mean(dim=(2, 3))  # (B, k)
         komi = (komi.to(features.dtype).clamp(-KOMI_CLIP, KOMI_CLIP) / KOMI_SCALE)[:, None]  # (B, 1)
-        x = torch.relu(self.hidden(torch.cat([spatial, pooled, komi], dim=1)))  # (B, 256)
+        x = torch.relu(self.hidden(torch.cat([maps, pooled, komi], dim=1)))  # (B, 256)
         return torch.tanh(self.out(x)).squeeze(1)  # (B,)
 
 
@@ -121,7 +123,7 @@ class PolicyNet(nn.Module):
         self.body = conv_core(config.planes, [k] * (config.layers - 1), [5] + [3] * (config.layers - 2))
         self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(config.board_size * config.board_size))
-        self.value_head = ValueHead(k, config.board_size) if config.value_head else None
+        self.value_head = ValueHead(k) if config.value_head else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -21,53 +21,90 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry
+from gonet.data import Folders, PositionDataModule, board_size_of, random_symmetry, unpack_planes
+from gonet.feature_sets import NUM_PLANES, feature_planes
 from gonet.nets import PolicyConfig, PolicyNet, parameter_count
 from gonet.policy import ModelFileError, content_checksum, load_net, non_finite, one_line, save_model
 
 CHECKSUM_KEY = "gonet_sha256"  # a checkpoint's content_checksum of everything else in it
 
 
+def masked_mse(value: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean of (z - v)² over the positions whose result is known (z != 0), their number):
+    games without a result teach the value head nothing."""
+    known = z != 0
+    count = known.sum()
+    return torch.where(known, (z - value.float().reshape(z.shape)) ** 2, 0.0).sum() / count.clamp(min=1), count
+
+
 class PolicyModule(L.LightningModule):
-    """Cross-entropy on the played move, random symmetries on the batch, top-1/top-5 on val."""
+    """Cross-entropy on the played move, top-1/top-5 on val; the batch's planes are unpacked,
+    cut to the feature set and given random symmetries on its device. A net that also
+    returns a value (``(logits, value)``) adds ``value_weight`` × the masked MSE against the
+    batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the values of
+    whole games)."""
 
     def __init__(self, filters: int = 192, layers: int = 13, feature_set: str = "full", board_size: int = 19,
                  lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = 200,
                  max_steps: int = 100_000, symmetries: bool = True, channels_last: bool = False,
-                 compile: bool = False):
+                 compile: bool = False, value_weight: float = 0.01):
         super().__init__()
         self.save_hyperparameters()
         self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.forward_net = torch.compile(self.net) if compile else self.net
+        channels = list(feature_planes(feature_set))
+        self.channels = None if len(channels) == NUM_PLANES else channels  # None: all, no copy
         self._tick: tuple[float, int] | None = None
 
-    def forward(self, planes: torch.Tensor) -> torch.Tensor:
+    def forward(self, planes: torch.Tensor, komi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits, value or None if the net has no value head); ``komi`` from the side to
+        move's view, for a value head."""
         x = planes.float()
         if self.hparams.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.forward_net(x)
+        out = self.forward_net(x, komi)
+        return out if isinstance(out, tuple) else (out, None)
+
+    def input_planes(self, packed: torch.Tensor) -> torch.Tensor:
+        """The net's input planes uint8[B, C, N, N] of a batch's packed planes, on its device."""
+        planes = unpack_planes(packed, self.hparams.board_size)
+        return planes if self.channels is None else planes[:, self.channels]
 
     def training_step(self, batch, batch_idx):
-        planes, moves = batch
+        packed, moves, z, komi = batch
+        planes = self.input_planes(packed)
         if self.hparams.symmetries:
-            planes, moves = random_symmetry(planes, moves)
-        logits = self(planes)
+            # drawn on the batch's device from (step, rank), so that a resumed run draws the same
+            draws = torch.Generator(planes.device).manual_seed(self.global_step * self.trainer.world_size
+                                                               + self.global_rank)
+            planes, moves = random_symmetry(planes, moves, draws)
+        logits, value = self(planes, komi)
         loss = F.cross_entropy(logits.float(), moves)
         acc = (logits.argmax(1) == moves).float().mean()
-        self.log_dict({"train/loss": loss, "train/top1": acc}, prog_bar=True)
+        metrics = {"train/top1": acc}
+        if value is not None:
+            mse, _ = masked_mse(value, z)
+            loss = loss + self.hparams.value_weight * mse
+            metrics["train/value_mse"] = mse
+        self.log_dict({"train/loss": loss, **metrics}, prog_bar=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
-        planes, moves = batch
-        logits = self(planes).float()
+        packed, moves, z, komi = batch
+        logits, value = self(self.input_planes(packed), komi)
+        logits = logits.float()
         top5 = logits.topk(5, dim=1).indices
         self.log_dict({
             "val/loss": F.cross_entropy(logits, moves),
             "val/top1": (top5[:, 0] == moves).float().mean(),
             "val/top5": (top5 == moves[:, None]).any(1).float().mean(),
-        }, prog_bar=True, sync_dist=True)
+        }, prog_bar=True, sync_dist=True, batch_size=len(moves))
+        if value is not None:
+            mse, count = masked_mse(value, z)
+            # weighted by the known results, so the epoch mean is over positions, not batches
+            self.log("val/value_mse", mse, prog_bar=True, sync_dist=True, batch_size=max(1, int(count)))
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
         """Log training throughput (positions/s) every 50 steps."""
@@ -228,9 +265,11 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
           checkpoint_every: int = 500, devices: str | int = "auto", num_nodes: int = 1, accelerator: str = "auto",
           precision: str | None = None, workers: int | None = None, compile: bool | None = None,
           resume: str | None = None, seed: int = 0, symmetries: bool = True, warmup_steps: int = 200,
-          grad_clip: float = 0.0, init_from: str | None = None,
+          grad_clip: float = 0.0, init_from: str | None = None, value_weight: float = 0.01,
           callbacks: list[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
+
+    ``value_weight`` scales the value loss of a net with a value head (ignored without one).
 
     ``init_from`` (a model file) starts a new run from its weights with a fresh optimizer and
     schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence.
@@ -247,12 +286,11 @@ def train(data: Folders, out: str, val_data: str | None = None, filters: int = 1
         workers = max(1, (os.cpu_count() or 2) - 1)
     board_size = board_size_of(data)
     module = PolicyModule(filters, layers, feature_set, board_size, lr=lr, max_steps=max_steps,
-                          warmup_steps=warmup_steps,
+                          warmup_steps=warmup_steps, value_weight=value_weight,
                           symmetries=symmetries, channels_last=cuda, compile=cuda if compile is None else compile)
     print(f"policy net {module.net.config.name} ({feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
-    datamodule = PositionDataModule(data, val_data, feature_set, batch_size, val_positions, workers, seed,
-                                    pin_memory=cuda)
+    datamodule = PositionDataModule(data, val_data, batch_size, val_positions, workers, seed, pin_memory=cuda)
     trainer = build_trainer(out_dir, max_steps, max_time, val_every, devices, num_nodes, accelerator, precision,
                             checkpoint_every, grad_clip=grad_clip)
     trainer.callbacks.extend(callbacks)

@@ -86,15 +86,17 @@ def test_value_head_returns_logits_and_values():
     assert isinstance(plain(x), torch.Tensor) and not any(k.startswith("value_head") for k in plain.state_dict())
 
 
-def test_value_head_sees_komi_and_the_whole_board():
+def test_value_head_sees_komi_and_the_whole_board_of_any_size():
     """The head's inputs: the komi (from the side to move's view) changes the value, and so
-    does a change at a single point of the trunk's features."""
+    does a change at a single corner point of the trunk's features; it has no per-point
+    weights, so a 9x9 board goes through the same head."""
     from gonet.nets import ValueHead
 
     torch.manual_seed(0)
-    head = ValueHead(channels=4, board_size=19)
+    head = ValueHead(channels=4)
     features = torch.rand(1, 4, 19, 19)
     assert head(features, torch.tensor([7.5])) != head(features, torch.tensor([-7.5]))
     moved = features.clone()
     moved[0, :, 18, 18] += 5
     assert head(moved, torch.tensor([7.5])) != head(features, torch.tensor([7.5]))
+    assert head(torch.rand(2, 4, 9, 9), torch.zeros(2)).shape == (2,)

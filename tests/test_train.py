@@ -1,11 +1,15 @@
 """Training: batch symmetries, the sampler, the loop learns, exact resume, model export."""
 
 import dataclasses
+import itertools
+import os
+from pathlib import Path
 
 import lightning as L
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from test_prepare import random_game_sgf
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -15,6 +19,7 @@ from gonet.data import (
     PositionDataset,
     PreparedGames,
     random_symmetry,
+    unpack_planes,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
 from gonet.nets import PolicyNet
@@ -23,11 +28,16 @@ from gonet.prepare import prepare
 from gonet.train import CHECKSUM_KEY, CheckpointError, PolicyModule, TrainingDiverged, checked_checkpoint, train
 
 
+RESULTS = ("B+R", "W+0.5", "Void")  # game i has RESULTS[i % 3]: winner +1, -1, 0
+
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    """12 random legal 9x9 games, prepared with a quarter held out."""
+    """12 random legal 9x9 games of 30 moves (results cycling through RESULTS), prepared
+    with a quarter held out."""
     root = tmp_path_factory.mktemp("train")
-    (root / "games.sgf").write_text("\n".join(random_game_sgf(seed, moves=30) for seed in range(12)))
+    games = [random_game_sgf(seed, moves=30).replace("RE[B+R]", f"RE[{RESULTS[seed % 3]}]") for seed in range(12)]
+    (root / "games.sgf").write_text("\n".join(games))
     prepare([str(root / "games.sgf")], root / "prepared", val_fraction=0.25, size=9, workers=1)
     return root / "prepared"
 
@@ -52,8 +62,6 @@ def test_random_symmetry_keeps_planes_and_move_together():
 def test_sampler_streams_permutations_resumes_and_shards_ranks():
     """Permutation after permutation; start=s continues the same stream from sample s; two
     ranks split the stream between them."""
-    import itertools
-
     stream = list(itertools.islice(EndlessRandomSampler(10, seed=3), 30))
     assert [sorted(stream[i:i + 10]) for i in (0, 10, 20)] == [list(range(10))] * 3
     assert stream[:10] != stream[10:20]
@@ -62,18 +70,46 @@ def test_sampler_streams_permutations_resumes_and_shards_ranks():
     assert ranks == [stream[4:20:2], stream[5:20:2]]
 
 
-def test_dataset_planes_match_game_replay(prepared):
-    """A dataset item is the planes of the position before its move, and that move."""
+def test_dataset_batch_matches_game_replay(prepared):
+    """dataset[indices] is one batch, ordered by row: the planes of the position before
+    each move (packed as np.packbits, little bit order), that move, z = the game's result
+    for the side to move (0 if unknown) and the komi for the side to move."""
     from gonet.game import Game
     from gonet.sgf import read_records
 
     games = PreparedGames(prepared, "all")
-    ds = PositionDataset(games, "full")
+    assert games.winner.tolist() == [1, -1, 0] * 4
     records = list(read_records([prepared.parent / "games.sgf"]))
-    planes, move = ds[35]  # game 1 (30 moves each, no passes), move 5
-    game = Game.from_record(records[1], moves=5)
-    assert move == records[1].moves[5][1]
-    assert np.array_equal(planes.numpy(), position_planes(game))
+    batch = PositionDataset(games)[[35, 4, 64, 63]]  # game 1 move 5; game 0 move 4; game 2 moves 4, 3 (30 moves each)
+    planes = unpack_planes(batch.planes, 9)
+    for i, (g, m) in enumerate([(0, 4), (1, 5), (2, 3), (2, 4)]):
+        game = Game.from_record(records[g], moves=m)
+        assert np.array_equal(planes[i].numpy(), position_planes(game))
+        assert batch.moves[i] == records[g].moves[m][1]
+        assert batch.z[i] == [1, -1, 0][g] * game.to_move
+        assert batch.komi[i] == -7 * game.to_move  # KM[7]: what the side to move receives
+    assert batch.z.tolist() == [1, 1, 0, 0] and batch.z.dtype == torch.float32  # game 0 move 4 and game 1 move 5: Black
+    assert np.array_equal(batch.planes.numpy(), np.packbits(planes.reshape(4, -1).numpy(), axis=1, bitorder="little"))
+
+
+def test_workers_deliver_the_batches_computed_in_process(prepared):
+    """A DataLoader worker (its batch made in shared memory) hands over the same batches as
+    the dataset computes in this process."""
+    dm = PositionDataModule(str(prepared), batch_size=16, workers=1)
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    indices = list(itertools.islice(iter(loader.sampler), 3))
+    for batch, idx in zip(loader, indices):
+        assert batch.planes.shape == (16, 6 * 81)
+        assert all(torch.equal(a, b) for a, b in zip(batch, dm.train_set[idx]))
+        if idx is indices[-1]:
+            break
+
+
+def packed_random_planes(b: int, n: int = 9) -> torch.Tensor:
+    """b random positions' 48 planes, packed as a batch carries them."""
+    planes = np.random.default_rng(0).integers(0, 2, (b, 48 * n * n), dtype=np.uint8)
+    return torch.from_numpy(np.packbits(planes, axis=1, bitorder="little"))
 
 
 def test_several_prepared_folders_are_concatenated(prepared, tmp_path):
@@ -107,15 +143,43 @@ def test_prepared_games_carry_each_games_winner_and_komi(tmp_path):
 def test_tiny_net_overfits_a_handful_of_positions():
     """The training step learns: 8 fixed positions are fitted to 100% top-1."""
     torch.manual_seed(0)
-    planes = torch.randint(0, 2, (8, 4, 9, 9), dtype=torch.uint8)
+    packed = packed_random_planes(8)
     moves = torch.randint(0, 81, (8,))
     module = PolicyModule(filters=16, layers=3, feature_set="board", board_size=9, lr=0.1, warmup_steps=1,
                           max_steps=300, symmetries=False)
     trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(planes, moves), batch_size=8))
+    trainer.fit(module, DataLoader(TensorDataset(packed, moves, torch.zeros(8), torch.zeros(8)), batch_size=8))
     with torch.no_grad():
-        assert torch.equal(module(planes).argmax(1), moves)
+        assert torch.equal(module(module.input_planes(packed), torch.zeros(8))[0].argmax(1), moves)
+
+
+def test_a_value_head_adds_its_masked_mse_to_the_loss():
+    """A net with a value head trains on cross-entropy + value_weight × the MSE of v against
+    z over the positions with a known result (z = 0 adds nothing), its komi input comes
+    from the batch; the value learns and validation logs its MSE."""
+    torch.manual_seed(0)
+    packed = packed_random_planes(8)
+    moves = torch.randint(0, 81, (8,))
+    z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
+    komi = torch.tensor([-7.5, 7.5, 0.5, -6.5, 6.5, 0, -0.5, 0.5])
+    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
+                          max_steps=60, symmetries=False, value_weight=0.5)
+    module.net = module.forward_net = PolicyNet(dataclasses.replace(module.net.config, value_head=True))
+    with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
+        logits, v = module.net(module.input_planes(packed).float(), komi)
+        known = z != 0
+        policy_loss = F.cross_entropy(logits, moves)
+        assert torch.allclose(module.training_step((packed, moves, z, komi), 0),
+                              policy_loss + 0.5 * ((z[known] - v[known]) ** 2).mean())
+        assert torch.allclose(module.training_step((packed, moves, torch.zeros(8), komi), 0), policy_loss)
+    before = float(((z[known] - v[known]) ** 2).mean().detach())
+    data = DataLoader(TensorDataset(packed, moves, z, komi), batch_size=8)
+    trainer = L.Trainer(max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu", val_check_interval=60,
+                        check_val_every_n_epoch=None)
+    trainer.fit(module, data, data)
+    assert trainer.callback_metrics["val/value_mse"] < before / 2
 
 
 class StopAt(L.Callback):
@@ -251,3 +315,77 @@ def test_divergence_stops_training_with_a_message(prepared, tmp_path):
                 workers=0, accelerator="cpu", max_steps=200, warmup_steps=1)
     with pytest.raises(TrainingDiverged, match="lower --lr"):
         train(str(prepared), str(tmp_path), lr=1e12, **args)
+
+
+DDP_RUN = '''
+"""One `gonet train` run under DDP (2 CPU processes, gloo), recording per rank and step the
+dataset indices its loader drew (checked against the batch it delivered) and a digest of
+the weights after the step. Lightning starts rank 1 by running this file again."""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from gonet.train import train
+
+data, out, steps, tag = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
+
+class Record(L.Callback):
+    def on_train_start(self, trainer, module):
+        self.draws, self.steps = iter(trainer.train_dataloader.sampler), {}
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        indices = next(self.draws)
+        delivered = all(torch.equal(a, b) for a, b in zip(batch, trainer.datamodule.train_set[indices]))
+        self.steps[trainer.global_step + 1] = {"indices": indices, "delivered": delivered}
+
+    def on_train_batch_end(self, trainer, module, *args):
+        weights = b"".join(p.detach().numpy().tobytes() for p in module.net.parameters())
+        self.steps[trainer.global_step]["weights"] = hashlib.sha1(weights).hexdigest()
+        if tag == "whole" and trainer.global_step == 3:
+            trainer.save_checkpoint(out / "step3.ckpt", weights_only=False)  # as a periodic checkpoint does
+
+    def on_train_end(self, trainer, module):
+        (out / f"{tag}-rank{trainer.global_rank}.json").write_text(json.dumps(self.steps))
+
+
+train(data, str(out), filters=8, layers=3, batch_size=8, max_steps=steps, val_every=3, val_positions=24,
+      checkpoint_every=1000, workers=0, accelerator="cpu", devices=2, callbacks=[Record()],
+      resume=str(out / "step3.ckpt") if tag == "resumed" else None)
+'''
+
+
+def test_ddp_on_two_processes_splits_data_syncs_weights_and_resumes(prepared, tmp_path):
+    """`gonet train` under Lightning's DDP on 2 CPU processes (gloo): the ranks draw disjoint
+    batches that together are the single-process sample stream, hold identical weights
+    after every step, and a run resumed from its step-3 checkpoint repeats steps 4-6 exactly
+    (data, symmetries, weights)."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "ddp_run.py"
+    script.write_text(DDP_RUN)
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": "1"}
+    for tag in ("whole", "resumed"):
+        run = subprocess.run([sys.executable, str(script), str(prepared), str(tmp_path), "6", tag], env=env,
+                             timeout=300, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-3000:]
+    runs = {(tag, r): {int(k): v for k, v in json.loads((tmp_path / f"{tag}-rank{r}.json").read_text()).items()}
+            for tag in ("whole", "resumed") for r in (0, 1)}
+    whole = [runs["whole", r] for r in (0, 1)]
+    assert all(step["delivered"] for run in runs.values() for step in run.values())
+    drawn = [sorted(i for step in run.values() for i in step["indices"]) for run in whole]
+    assert not set(drawn[0]) & set(drawn[1])
+    stream = list(itertools.islice(EndlessRandomSampler(len(PositionDataset(PreparedGames(prepared))), 0), 2 * 6 * 8))
+    assert sorted(drawn[0] + drawn[1]) == sorted(stream)
+    assert [step["weights"] for step in whole[0].values()] == [step["weights"] for step in whole[1].values()]
+    assert len({step["weights"] for step in whole[0].values()}) == 6
+    for r in (0, 1):
+        assert list(runs["resumed", r]) == [4, 5, 6] and all(runs["resumed", r][s] == whole[r][s] for s in (4, 5, 6))
