@@ -149,6 +149,48 @@ def test_legal_moves_mask_equals_move_by_move_legality():
     assert superko_seen > 0
 
 
+@pytest.mark.parametrize("superko", [True, False])
+def test_legal_moves_kernel_matches_legality_in_random_games(superko):
+    """The legal_moves kernel equals asking legality point by point (superko included), over
+    random 5x5 games long enough for kos, captures and repeated positions; copies and
+    undone games too."""
+    rng = np.random.default_rng(7)
+    for _ in range(15):
+        g = Game(5, superko=superko)
+        while not g.is_over() and g.move_number < 120:
+            mask = g.legal_moves()
+            assert (mask == [g.legality(i) is None for i in range(26)]).all()
+            assert (g.copy().legal_moves() == mask).all()
+            g.play(int(rng.choice(np.flatnonzero(mask))) if rng.random() > 0.05 else 25)
+            if rng.random() < 0.1:
+                g.undo()
+
+
+def test_copy_is_independent_of_the_original():
+    """Copies share history snapshots, so neither side may write them: a copy and its
+    original each play and undo past the copy point without changing the other."""
+    moves = [vertex_to_idx(v, 9) for v in ("E5", "D5", "E4", "D4", "E3")]
+    g = Game(9, superko=True)
+    for m in moves:
+        g.play(m)
+    c = g.copy()
+    snapshot = g.board.state.copy(), list(g.moves)
+    c.undo()
+    c.undo()
+    c.play(vertex_to_idx("J9", 9))
+    assert (g.board.state == snapshot[0]).all() and g.moves == snapshot[1]
+    g.undo()
+    g.undo()
+    g.play(vertex_to_idx("A1", 9))
+    while c.moves:
+        c.undo()
+    assert not c.board.state[0].any()
+    fresh = Game(9, superko=True)
+    for m in moves[:3] + [vertex_to_idx("A1", 9)]:
+        fresh.play(m)
+    assert (g.board.state == fresh.board.state).all()
+
+
 def test_score_and_result_with_komi():
     """Tromp-Taylor area with komi: Black owns the left 3 columns of 5x5, White the right 2."""
     g = Game(5, komi=0.5)
