@@ -38,9 +38,8 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from gonet import __version__
-from gonet.board import IllegalMove
 from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
-from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
+from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
 from gonet.search import UNLIMITED, MoveInfo, SearchSettings
 
@@ -107,7 +106,7 @@ class GtpEngine:
         model = model or default_model_path()
         self.board_size = peek_model(model)["config"].get("board_size")  # known before torch loads
         self.superko = superko
-        self.komi = 7.5
+        self.komi = DEFAULT_KOMI
         self.game = Game(19, self.komi, superko)
         self.time_settings = (0, 0, 0)
         self.time_left: dict[int, tuple[float, int]] = {}
@@ -384,8 +383,8 @@ class GtpEngine:
 
     def cmd_showboard(self):
         g = self.game
-        return (f"\n{g.board}\nmove {g.move_number}, {colour_name(g.to_move)} to play, komi {g.komi:g}, "
-                f"captures B {g.board.captures(BLACK)} W {g.board.captures(-BLACK)}")
+        return (f"\n{g}\nmove {g.move_number}, {colour_name(g.to_move)} to play, komi {g.komi:g}, "
+                f"captures B {g.captures(BLACK)} W {g.captures(-BLACK)}")
 
     # ------------------------------------------------------------ handicap
 
@@ -415,7 +414,8 @@ class GtpEngine:
             remaining = stones - len(points)
             trial.to_move = BLACK
             probs = self.player.move_probabilities(trial)[: size * size]
-            empty = [int(p) for p in np.argsort(-probs, kind="stable") if trial.board.colour_at(int(p)) == 0]
+            free = trial.stones == 0
+            empty = [int(p) for p in np.argsort(-probs, kind="stable") if free[p]]
             chosen = empty[: -(-remaining // min(calls_left, remaining))]  # likeliest first
             trial.place_setup([(BLACK, p) for p in chosen])
             points += chosen
@@ -487,7 +487,7 @@ class GtpEngine:
             raise GtpError("syntax error")
         if status == "seki":
             return ""
-        stones = np.flatnonzero(self.game.board.state[0] != 0)
+        stones = np.flatnonzero(self.game.stones)
         dead = set(self._dead().tolist())
         chosen = [p for p in stones if (p in dead) == (status == "dead")]
         return self._vertices(chosen)

@@ -30,10 +30,11 @@ from typing import Callable
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.game import Game
+from gonet.features import sensible_moves
+from gonet.game import DEFAULT_KOMI, Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
-from gonet.search import Search, SearchSettings, non_eye_points
+from gonet.search import Search, SearchSettings
 
 RESIGN = -1
 
@@ -61,7 +62,7 @@ class Player:
 
     def sensible_mask(self, game: Game) -> np.ndarray:
         """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
-        return game.legal_moves() & non_eye_points(game)
+        return sensible_moves(game)
 
     def move_probabilities(self, game: Game) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
@@ -87,10 +88,11 @@ class Player:
         sensible = self.sensible_mask(game)
         if cleanup:
             probs = self.move_probabilities(game)
-            dead = [p for p in dead_stones(game, self.playouts, self._seed()) if game.board.colour_at(p) == -me]
+            stones = game.stones
+            dead = [p for p in dead_stones(game, self.playouts, self._seed()) if stones[p] == -me]
             attack = np.zeros_like(probs, dtype=bool)
             for p in dead:
-                attack[[q for q in game.board.nbr[p] if q >= 0]] = True
+                attack[game.neighbours(p)] = True
             if dead and (probs * attack).sum() > 0:
                 return self._pick(probs * attack)
             if not dead and opponent_passed:
@@ -130,7 +132,7 @@ class Player:
         return [(int(i), float(probs[i])) for i in order if probs[i] > 0]
 
 
-def self_play(player: Player, komi: float = 7.5, max_moves: int = 400) -> Game:
+def self_play(player: Player, komi: float = DEFAULT_KOMI, max_moves: int = 400) -> Game:
     """A game of the player against itself until two passes, a resignation or ``max_moves``."""
     game = Game(player.policy.board_size, komi, superko=True)
     while not game.is_over() and game.move_number < max_moves:

@@ -45,7 +45,7 @@ from typing import Callable, Protocol
 import numpy as np
 from numba import njit
 
-from gonet.features import SENSIBLE, position_planes
+from gonet.features import sensible_points
 from gonet.game import Game
 from gonet.ownership import ownership
 
@@ -181,14 +181,6 @@ def _compact(links, stats, root, new_links, new_stats):
             size += count
         head += 1
     return size
-
-
-def non_eye_points(game: Game) -> np.ndarray:
-    """bool[N*N + 1]: points that do not fill the mover's own eye (pass excluded); legality
-    comes from the evaluator's legal-masked probabilities."""
-    mask = np.zeros(game.pass_idx + 1, dtype=bool)
-    mask[: game.pass_idx] = position_planes(game)[SENSIBLE].reshape(-1) > 0
-    return mask
 
 
 class Search:
@@ -345,7 +337,7 @@ class Search:
                     value = float(np.sign(score * game.to_move))
                 else:
                     if self.links[COUNT, leaf] == 0:
-                        self._expand(leaf, probs[k], non_eye_points(game), game.pass_idx)
+                        self._expand(leaf, probs[k], sensible_points(game), game.pass_idx)
                     value, score = self._judge(game, float(values[k]))
                     k += 1
                 _backup(self.links, self.stats, paths[i], length, value, score)
