@@ -615,12 +615,13 @@ class GtpEngine:
         return "gfx/Policy heatmap/gonet-policy_heatmap\npspairs/Policy top moves/gonet-top_moves"
 
     def cmd_gonet_policy_heatmap(self):
-        probs = self.player.move_probabilities(self.game)
+        view = self.player.view(self.game)
+        probs = view.probs
         top = probs[:-1].max() or 1.0
         lines = ["INFLUENCE " + " ".join(f"{idx_to_vertex(i, self.game.size)} {p / top:.2f}"
                                          for i, p in enumerate(probs[:-1]) if p >= 0.005 * top)]
         lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {percent_label(p)}"
-                  for i, p in self.player.top_moves(self.game, 5)]
+                  for i, p in view.top_moves(5)]
         lines.append(f"TEXT {colour_name(self.game.to_move)} to play: the net's move probabilities")
         return "\n".join(lines)
 

@@ -25,6 +25,7 @@ Rules, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -37,6 +38,29 @@ from gonet.policy import Policy
 from gonet.search import Search, SearchSettings
 
 RESIGN = -1
+
+
+class PositionView:
+    """One position worked out once: the sensible moves, then (only when asked: a search does
+    not need them) the net's probabilities. genmove, top moves and heat maps read it instead
+    of asking the rules and the net again (a heat map asked the net twice)."""
+
+    def __init__(self, policy: Policy, game: Game, symmetries: int = 1):
+        self.policy, self.game, self.symmetries = policy, game, symmetries
+        self.sensible = sensible_moves(game)  # bool[N*N + 1], pass excluded
+
+    @cached_property
+    def probs(self) -> np.ndarray:
+        """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
+        probs = self.policy.predict(self.game, self.symmetries)
+        probs[~self.sensible] = 0.0
+        total = probs.sum()
+        return probs / total if total > 0 else probs
+
+    def top_moves(self, count: int = 10) -> list[tuple[int, float]]:
+        """The ``count`` most likely sensible moves with their probabilities."""
+        order = np.argsort(-self.probs)[:count]
+        return [(int(i), float(self.probs[i])) for i in order if self.probs[i] > 0]
 
 
 @dataclass
@@ -60,16 +84,17 @@ class Player:
         self._low = 0  # our moves in a row with the root winrate under resign_winrate
         self._last_move_number = -1
 
+    def view(self, game: Game) -> PositionView:
+        """The position worked out once, with this player's symmetries."""
+        return PositionView(self.policy, game, self.symmetries)
+
     def sensible_mask(self, game: Game) -> np.ndarray:
         """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
-        return sensible_moves(game)
+        return self.view(game).sensible
 
     def move_probabilities(self, game: Game) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
-        probs = self.policy.predict(game, self.symmetries)
-        probs[~self.sensible_mask(game)] = 0.0
-        total = probs.sum()
-        return probs / total if total > 0 else probs
+        return self.view(game).probs
 
     def _seed(self) -> int:
         return int(self.rng.integers(1 << 30))
@@ -85,9 +110,10 @@ class Player:
         me = game.to_move
         last = game.last_move
         opponent_passed = last is not None and last[1] == game.pass_idx and last[0] == -me
-        sensible = self.sensible_mask(game)
+        view = self.view(game)
+        sensible = view.sensible
         if cleanup:
-            probs = self.move_probabilities(game)
+            probs = view.probs
             stones = game.stones
             dead = [p for p in dead_stones(game, self.playouts, self._seed()) if stones[p] == -me]
             attack = np.zeros_like(probs, dtype=bool)
@@ -116,7 +142,7 @@ class Player:
             return self.tree.best_move(self.temperature)
         if may_resign and self.resign_margin is not None and self.score_for(game, me) < -self.resign_margin:
             return RESIGN
-        return self._pick(self.move_probabilities(game))
+        return self._pick(view.probs)
 
     def _pick(self, probs: np.ndarray) -> int:
         """The likeliest move, or a sample at the player's temperature."""
@@ -127,9 +153,7 @@ class Player:
 
     def top_moves(self, game: Game, count: int = 10) -> list[tuple[int, float]]:
         """The policy's ``count`` most likely sensible moves with their probabilities."""
-        probs = self.move_probabilities(game)
-        order = np.argsort(-probs)[:count]
-        return [(int(i), float(probs[i])) for i in order if probs[i] > 0]
+        return self.view(game).top_moves(count)
 
 
 def self_play(player: Player, komi: float = DEFAULT_KOMI, max_moves: int = 400) -> Game:

@@ -186,10 +186,11 @@ class App:
         return -1 if answer == "resign" else vertex_to_idx(answer, game.size)
 
     def _heat_of(self, game: Game) -> tuple[np.ndarray | None, dict[int, str]]:
-        probs = self.net.move_probabilities(game)[: game.pass_idx]
+        view = self.net.view(game)
+        probs = view.probs[: game.pass_idx]
         if probs.max() <= 0:
             return None, {}
-        return probs / probs.max(), {i: f"{round(100 * p)}" for i, p in self.net.top_moves(game, 5)}
+        return probs / probs.max(), {i: f"{round(100 * p)}" for i, p in view.top_moves(5)}
 
     def _dead_of(self, game: Game) -> set[int]:
         from gonet.ownership import dead_stones
