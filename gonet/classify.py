@@ -6,6 +6,8 @@ these small nets on a CPU budget of minutes.
 
 from __future__ import annotations
 
+import copy
+import math
 from pathlib import Path
 
 import lightning as L
@@ -67,6 +69,54 @@ def fit_classifier(net: nn.Module, train: DataLoader, test: DataLoader, epochs: 
             "steps": trainer.global_step}
 
 
+def warmup_cosine(opt: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the peak rate, then cosine decay to zero at ``total_steps``."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))))
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def fit_early_stopping(net: nn.Module, train: DataLoader, val: DataLoader, max_epochs: int, lr: float,
+                       patience: int = 3, weight_decay: float = 1e-4, on_epoch=None) -> dict:
+    """Train to convergence the way a comparison between nets needs it: AdamW with one
+    warm-up epoch and cosine decay over ``max_epochs`` (the same schedule for every net),
+    validation error after each epoch, stop after ``patience`` epochs without a new best,
+    and end with the best epoch's weights. A plain loop, not Lightning: for nets this small
+    Lightning's per-step overhead is a noticeable share of a CPU run.
+
+    ``on_epoch(epoch, train_loss, val_error)`` is called after each epoch (progress).
+    Returns the best validation error, its epoch (1-based) and the epochs run.
+    """
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = warmup_cosine(opt, len(train), max_epochs * len(train))
+    best_error, best_epoch, best_state = math.inf, 0, None
+    epoch = 0
+    for epoch in range(1, max_epochs + 1):
+        net.train()
+        total = 0.0
+        for x, y in train:
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(y)
+        if not math.isfinite(total):
+            break
+        error = 1 - accuracy(net, val)
+        if on_epoch:
+            on_epoch(epoch, total / len(train.dataset), error)
+        if error < best_error:
+            best_error, best_epoch, best_state = error, epoch, copy.deepcopy(net.state_dict())
+        elif epoch - best_epoch >= patience:
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return {"val_error": best_error, "best_epoch": best_epoch, "epochs": epoch}
+
+
 @torch.inference_mode()
 def accuracy(net: nn.Module, loader: DataLoader) -> float:
     """Fraction of ``loader``'s examples that ``net`` classifies right."""
@@ -84,6 +134,13 @@ def save_classifier(net: nn.Module, path: str | Path, kind: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": f"gonet-{kind}", "state_dict": net.state_dict()}, path)
     return path
+
+
+def saved_kind(path: str | Path) -> str | None:
+    """The ``kind`` a model file was saved with (``mnist``, ``speech``, ...), None for other files."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    fmt = blob.get("format") if isinstance(blob, dict) else None
+    return fmt[len("gonet-"):] if isinstance(fmt, str) and fmt.startswith("gonet-") else None
 
 
 def load_classifier(path: str | Path, kind: str, net: nn.Module) -> nn.Module:

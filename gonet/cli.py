@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 import logging
 import math
 import sys
@@ -112,10 +113,37 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _search_settings(args: argparse.Namespace):
+    """SearchSettings from the search flags, or None for the raw policy."""
+    from gonet.search import SearchSettings
+
+    if args.no_search or args.visits == 0:
+        return None
+    given = {"visits": args.visits, "seconds": args.time, "batch": args.batch, "mix": args.mix}
+    settings = SearchSettings(**{k: v for k, v in given.items() if v is not None})
+    return settings if args.time != 0 else replace(settings, seconds=None)
+
+
+def _add_search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--visits", type=bounded(int, 0), help="search: root visits per move (0: no search)")
+    p.add_argument("--time", type=bounded(float, 0),
+                   help="search: seconds per move at most (default about 1 s; 0: no limit)")
+    p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
+    p.add_argument("--batch", type=COUNT, help="search: leaves per forward pass")
+    p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
+
+
 def _gtp(args: argparse.Namespace) -> int:
     from gonet.gtp import main as gtp_main
 
-    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin)
+    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin,
+                    search=_search_settings(args), resign_winrate=args.resign_winrate or None)
+
+
+def _analysis(args: argparse.Namespace) -> int:
+    from gonet.analysis import main as analysis_main
+
+    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -123,8 +151,11 @@ def _match(args: argparse.Namespace) -> int:
 
     from gonet.match import run_match
 
+    search = (["--visits", str(args.visits)] if args.visits else []) + (["--time", str(args.time)] if args.time else [])
     engine = args.engine or " ".join(
-        [shlex.quote(sys.executable), "-m", "gonet", "gtp"] + (["--model", shlex.quote(args.model)] if args.model else []))
+        [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
+         "--resign-winrate", str(args.resign)]
+        + (["--model", shlex.quote(args.model)] if args.model else []))
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
                         max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name),
                         timeout=args.timeout)
@@ -158,9 +189,10 @@ def _selfplay(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace) -> int:
-    from gui.app import main as play_main
+    from gonet.gui.app import main as play_main
 
-    return play_main(args.model, args.engine, args.color, args.handicap, args.komi)
+    return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size,
+                     search=_search_settings(args))
 
 
 def _check_model_file(args: argparse.Namespace) -> None:
@@ -256,9 +288,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1,
                    help="average the net over N of the 8 symmetries")
     p.add_argument("--temperature", type=bounded(float, 0), default=0.0, help="0: always the likeliest move")
-    p.add_argument("--resign-margin", type=bounded(float, 0), help="resign when the estimate is worse than this (off)")
+    p.add_argument("--resign-margin", type=bounded(float, 0),
+                   help="without search: resign when the score estimate is worse than this (off)")
+    p.add_argument("--resign-winrate", type=bounded(float, 0, 1), default=0.05,
+                   help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    _add_search_options(p)
     p.set_defaults(run=_gtp)
+
+    p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
+    p.add_argument("--model", help="model file (default: the shipped one)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("-model", dest="katago_model", help="KataGo's flag: a gonet .pt is used, anything else noted")
+    p.add_argument("-config", action="append", help="KataGo's flag: accepted and ignored")
+    p.add_argument("-override-config", action="append", dest="override_config",
+                   help="KataGo's flag: reportAnalysisWinratesAs=BLACK|WHITE|SIDETOMOVE is honoured")
+    p.add_argument("-human-model", "-analysis-threads", dest="ignored", action="append", help=argparse.SUPPRESS)
+    p.add_argument("-quit-without-waiting", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(run=_analysis)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
     p.add_argument("--games", type=COUNT, default=10)
@@ -273,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parallel", type=COUNT, default=1, help="games at once (each runs two engines)")
     p.add_argument("--timeout", type=bounded(float, 0.1), default=120.0,
                    help="seconds an engine may take to answer one command before the match stops")
+    p.add_argument("--visits", type=COUNT, help="gonet searches this many root visits a move (default: raw policy)")
+    p.add_argument("--time", type=bounded(float, 0),
+                   help="gonet searches this many seconds a move (default: raw policy)")
+    p.add_argument("--resign", type=bounded(float, 0, 1), default=0.0,
+                   help="gonet resigns under this search winrate (default never)")
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
@@ -292,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--komi", type=FINITE, default=7.5)
     p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
+    p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
+    _add_search_options(p)
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

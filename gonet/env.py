@@ -1,15 +1,15 @@
-"""A Gymnasium environment for Go, registered as ``gonet/Go-v0``.
+"""A Gymnasium environment for Go, registered as ``gonet/Go-v0`` by ``import gonet``.
 
-    import gymnasium as gym
-    env = gym.make("gonet.env:gonet/Go-v0", size=9, opponent="random")
+    import gonet, gymnasium as gym
+    env = gym.make("gonet/Go-v0", size=9, opponent="random")
 
 - **Actions**: ``Discrete(N*N + 1)``, idx = row * N + col (row 0 at the top), the last is pass.
 - **Observations**: a dict: ``board`` uint8[3, N, N] (the agent's stones, the opponent's,
   empty, from the view of the side to move), ``action_mask`` int8[N*N + 1] (legal moves,
   pass always legal) and, with ``features=True``, ``features`` uint8[48, N, N] (AlphaGo's
-  planes, 19x19 boards).
+  planes).
 - **Opponent**: ``None`` (the agent plays both colours in turn), ``"random"`` (uniform over
-  legal non-eye-filling moves), ``"policy"`` (the shipped policy net, 19x19), a GTP command
+  legal non-eye-filling moves), ``"policy"`` (the shipped policy net, on every size), a GTP command
   line such as ``"gnugo --mode gtp --level 1"``, or any callable ``(Game) -> idx``.
 - **Illegal actions** (occupied, suicide, ko, superko): with ``illegal="penalty"`` (default)
   the episode ends with reward -1 and ``info["illegal"] = True``; with ``illegal="error"``
@@ -47,8 +47,6 @@ class GoEnv(gym.Env):
             raise ValueError("illegal must be 'penalty' or 'error'")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode {render_mode!r}: choose from {self.metadata['render_modes']}")
-        if features and size != 19:
-            raise ValueError("the 48 feature planes are for 19x19 boards")
         self.size, self.komi, self.features, self.illegal = size, komi, features, illegal
         self.agent = BLACK if agent_colour == "black" else WHITE
         self.max_moves = max_moves or 2 * size * size
@@ -202,5 +200,3 @@ class _GtpOpponent:
     def close(self) -> None:
         self.engine.close()
 
-
-gym.register(id="gonet/Go-v0", entry_point="gonet.env:GoEnv")

@@ -81,13 +81,13 @@ def evaluate(policy: Policy, sources: list[str | os.PathLike], max_positions: in
     channels = list(feature_planes(policy.config.feature_set))
     n = top1 = top5 = 0
     loglik = 0.0
-    value = {name: np.zeros(3) for name in ["all", *PHASES]}  # positions, squared error, sign right
+    value_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # values, z, move numbers
     expected = math.ceil(sum(len(g[1]) for g in games) / stride)
     bar = tqdm(total=min(expected, max_positions or expected), desc="eval", unit="pos", disable=not progress)
     for planes, moves, move_numbers, z, komi in _batches(games, stride, size, channels, batch_size, max_positions):
         if policy.has_value:
             logits, values = policy.logits_values(planes, komi)
-            _add_value(value, values, z, move_numbers)
+            value_parts.append((values, z, move_numbers))
         else:
             logits = policy.logits(planes)
         logits = torch.from_numpy(logits)
@@ -104,17 +104,19 @@ def evaluate(policy: Policy, sources: list[str | os.PathLike], max_positions: in
               "loglik": loglik / n if n else 0.0, "positions": n, "games": stats.games,
               "skipped": dict(stats.skipped), "model": policy.config.name, "feature_set": policy.config.feature_set}
     if policy.has_value:
-        summary = {name: {"positions": int(count), "mse": err / count if count else None,
-                          "winner_accuracy": right / count if count else None}
-                   for name, (count, err, right) in value.items()}
-        result["value"] = {**summary.pop("all"), "phases": summary}
+        columns = [np.concatenate(column) for column in zip(*value_parts)] or [np.zeros(0)] * 3
+        result["value"] = value_report(*columns)
     return result
 
 
-def _add_value(totals: dict[str, np.ndarray], values: np.ndarray, z: np.ndarray, move_numbers: np.ndarray) -> None:
-    """Add a batch's positions with a known result to the overall and per-phase totals."""
+def value_report(values: np.ndarray, z: np.ndarray, move_numbers: np.ndarray) -> dict:
+    """MSE and winner accuracy (the value's sign is z's) of the positions with a known result
+    (z != 0): overall, and by :data:`PHASES` under ``phases``; ``None`` where none."""
     known = z != 0
+    rows = {}
     for name, (start, stop) in [("all", (0, None)), *PHASES.items()]:
         mask = known & (move_numbers >= start) & (move_numbers < (stop if stop is not None else np.inf))
-        v, t = values[mask], z[mask]
-        totals[name] += [len(t), float(((v - t) ** 2).sum()), int((np.sign(v) == t).sum())]
+        v, t = values[mask].astype(np.float64), z[mask]
+        rows[name] = {"positions": int(mask.sum()), "mse": float(((v - t) ** 2).mean()) if mask.any() else None,
+                      "winner_accuracy": float((np.sign(v) == t).mean()) if mask.any() else None}
+    return {**rows.pop("all"), "phases": rows}

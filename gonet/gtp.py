@@ -7,6 +7,15 @@ leaves the engine as it was. Input is read as bytes and never fails to decode. T
 file is checked at start-up without torch (:func:`gonet.modelfile.peek_model`: a missing or
 damaged file is refused at once) and loads in a background thread, so the engine answers at
 once; ``gonet gtp`` exits with one line on stderr if that load fails.
+
+Analysis (``lz-analyze``, ``kata-analyze``, ``analyze``) streams: :meth:`GtpEngine.run`
+reads stdin in a thread, and while no command waits it grows the search tree and writes
+one ``info`` line per interval; the next command ends the response with its blank line.
+Analysis searches a copy of the game, so it never changes whose turn it is.
+
+``name`` is ``gonet`` and ``version`` answers :data:`GTP_VERSION`, Leela Zero's numbering:
+Lizzie takes every engine not named ``KataGo...`` for Leela Zero and warns below 0.15, so
+gonet speaks Leela Zero's analysis dialect to it (``kata-analyze`` works for GUIs that ask).
 """
 
 from __future__ import annotations
@@ -16,10 +25,13 @@ import io
 import logging
 import math
 import os
+import queue
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -27,19 +39,36 @@ import numpy as np
 
 from gonet import __version__
 from gonet.board import IllegalMove
-from gonet.coords import BLACK, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
+from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import Game, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
+from gonet.search import UNLIMITED, MoveInfo, SearchSettings
 
 log = logging.getLogger(__name__)
-PREFIXES = ("kgs", "lz", "gogui", "gonet")
+PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
 MAX_SGF_BYTES = 16 << 20  # loadsgf: one game record is kilobytes; refuse what cannot be one
 FREE_HANDICAP_CALLS = 4  # net calls per place_free_handicap: one a stone for the usual few beyond
 # the fixed points, batches when hundreds are asked (one call a stone took 48 s for 300)
+GTP_VERSION = "0.17.0"  # what Lizzie reads as a Leela Zero version it accepts (see the module notes)
+PRIOR_VISITS = 1000     # without search, analysis reports visits in proportion to the prior
+MOVES_LEFT = 0.35       # main time is spread over (this · N·N − moves played), at least 20 of our moves
+TIME_SHARE = 0.8        # of the time per move the clock allows, the rest is margin for lag
 
 
 class GtpError(Exception):
     """Answered as ``? message``; the engine's state is unchanged."""
+
+
+@dataclass
+class Analysis:
+    """An analysis request: which position, how often and in which dialect to report."""
+
+    dialect: str                # "lz" (integers x 10000), "kata" (floats 0-1) or "sabaki" (lz + scoreLead)
+    game: Game                  # a copy of the game with the side to analyse to move
+    interval: float = 1.0       # seconds between info lines
+    min_moves: int = 0
+    max_moves: int | None = None
+    ownership: bool = False
 
 
 def _gtp_name(method: str) -> str:
@@ -70,7 +99,8 @@ class GtpEngine:
 
     def __init__(self, model: str | None = None, device: str = "cpu", symmetries: int = 1,
                  temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
-                 seed: int | None = None, on_load_error: Callable[[str], None] | None = None):
+                 seed: int | None = None, on_load_error: Callable[[str], None] | None = None,
+                 search: SearchSettings | None = None, resign_winrate: float | None = None):
         """Raises :class:`ModelFileError` at once for a missing or damaged model file; a
         failure of the background load goes to ``on_load_error`` (one line) if given, else
         every command that needs the model answers it as its error."""
@@ -81,24 +111,26 @@ class GtpEngine:
         self.game = Game(19, self.komi, superko)
         self.time_settings = (0, 0, 0)
         self.time_left: dict[int, tuple[float, int]] = {}
+        self.spent: dict[int, float] = {}  # our thinking time by colour, for a clock without time_left
         self._player = None
         self._player_error = ""
         self._on_load_error = on_load_error
-        self._load = threading.Thread(target=self._load_player, daemon=True,
-                                      args=(model, device, symmetries, temperature, resign_margin, seed))
+        options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
+                       resign_winrate=resign_winrate, search=search, seed=seed)
+        self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, options))
         self._load.start()
         self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
-        self._analysis_open = False
+        self._analysis: Analysis | None = None  # set by an analysis command; run() streams it
         self._quit = False
 
     # ------------------------------------------------------------ plumbing
 
-    def _load_player(self, model, device, symmetries, temperature, resign_margin, seed) -> None:
+    def _load_player(self, model, device, options: dict) -> None:
         try:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            self._player = Player(load_policy(model, device), symmetries, temperature, resign_margin, seed=seed)
+            self._player = Player(load_policy(model, device), **options)
         except Exception as e:
             # ModelFileError and device errors are written for users; anything else is shortened
             self._player_error = " ".join(str(e).split()) if isinstance(e, ValueError) else one_line(e)
@@ -116,11 +148,11 @@ class GtpEngine:
         """What a command may change before it fails; restored so that it changes nothing
         (the board itself is only changed by ``Game.play`` after its checks pass)."""
         return (self.game, self.game.to_move, self.game.komi, self.komi, dict(self.time_left),
-                self.time_settings, self._analysis_open)
+                self.time_settings, self._analysis)
 
     def _restore(self, snapshot: tuple) -> None:
         (self.game, self.game.to_move, self.game.komi, self.komi, self.time_left, self.time_settings,
-         self._analysis_open) = snapshot
+         self._analysis) = snapshot
 
     def handle(self, line: str) -> str | None:
         """One input line → the full response text (None for blank/comment lines)."""
@@ -186,21 +218,60 @@ class GtpEngine:
     def _vertices(self, points) -> str:
         return " ".join(idx_to_vertex(int(p), self.game.size) for p in points)
 
-    def run(self, stdin: TextIO | BinaryIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        """Serve until ``quit`` or end of input."""
-        for line in protocol_lines(stdin):
-            if self._analysis_open:
-                stdout.write("\n")  # any input ends a running lz-analyze
-                self._analysis_open = False
+    def run(self, stdin: TextIO | BinaryIO | Iterable[str] = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        """Serve until ``quit`` or end of input. stdin is read in a thread so that an open
+        analysis can search and report while no command waits."""
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read() -> None:
+            for line in protocol_lines(stdin):
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        while True:
+            if self._analysis is None:
+                line = lines.get()
+            else:
+                line = self._stream(lines, stdout)
+                stdout.write("\n")  # any input ends the analysis response
+                stdout.flush()
+                self._analysis = None
+            if line is None:
+                return
             response = self.handle(line)
             if response is None:
                 continue
-            if self._analysis_open:
-                response = response[:-1]  # left open: info lines may follow until the next command
+            if self._analysis is not None:
+                response = response[:-1]  # left open: info lines follow until the next command
             stdout.write(response)
             stdout.flush()
             if self._quit:
                 return
+
+    def _stream(self, lines: queue.Queue, stdout: TextIO) -> str | None:
+        """Search the open analysis and write an info line per interval; the next input line."""
+        a = self._analysis
+        tree = self.player.tree
+        due = time.perf_counter() + a.interval
+        info = None  # without search the line never changes: worked out once
+        while True:
+            try:
+                if tree is not None:
+                    tree.run(a.game, visits=UNLIMITED, seconds=max(due - time.perf_counter(), 0.0),
+                             stop=lambda: not lines.empty())
+                try:
+                    return lines.get(timeout=max(due - time.perf_counter(), 0.0))
+                except queue.Empty:
+                    pass
+                info = self._info_line(a) if tree is not None or info is None else info
+            except Exception:  # a bug must not kill the engine: the stream goes quiet
+                log.exception("analysis failed")
+                return lines.get()
+            if info:  # never an empty line: it would end the response
+                stdout.write(info + "\n")
+                stdout.flush()
+            due += a.interval
 
     # ------------------------------------------------------------ required commands
 
@@ -211,7 +282,7 @@ class GtpEngine:
         return "gonet"
 
     def cmd_version(self):
-        return __version__
+        return GTP_VERSION
 
     def cmd_known_command(self, name: str):
         return "true" if name in self.commands else "false"
@@ -223,12 +294,15 @@ class GtpEngine:
         self._quit = True
 
     def cmd_boardsize(self, size: int):
-        if size != self.board_size:
-            raise GtpError("unacceptable size")
+        try:
+            check_size(size)  # the net plays every size the rules engine does
+        except ValueError:
+            raise GtpError("unacceptable size") from None
         self.game = Game(size, self.komi, self.superko)
 
     def cmd_clear_board(self):
         self.game = Game(self.game.size, self.komi, self.superko)
+        self.spent = {}
 
     def cmd_komi(self, komi: float):
         self.komi = komi
@@ -241,7 +315,7 @@ class GtpEngine:
         except IllegalMove:
             raise GtpError("illegal move") from None
 
-    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True) -> str:
+    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None) -> str:
         from gonet.player import RESIGN
 
         c = self._colour(colour)
@@ -250,15 +324,37 @@ class GtpEngine:
         saved = player.symmetries, player.playouts
         if self._short_of_time(c):  # answer fast rather than lose on time
             player.symmetries, player.playouts = 1, 50
+        start = time.perf_counter()
         try:
-            idx = player.choose(self.game, cleanup=cleanup)
+            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop)
         finally:
             player.symmetries, player.playouts = saved
+            self.spent[c] = self.spent.get(c, 0.0) + time.perf_counter() - start
         if idx == RESIGN:
             return "resign"
         if commit:
             self.game.play(idx, c)
         return idx_to_vertex(idx, self.game.size)
+
+    def _move_seconds(self, colour: int) -> float | None:
+        """The search time the clock allows this move (None: no clock, the settings decide):
+        ``TIME_SHARE`` of the byo-yomi period per stone, or in main time of the time left
+        over our estimated moves left (plus a byo-yomi period's share, if there is one)."""
+        main, byo, stones = self.time_settings
+        if colour in self.time_left:
+            seconds, left = self.time_left[colour]
+        elif main > 0 or byo > 0 and stones > 0:
+            seconds, left = max(main - self.spent.get(colour, 0.0), 0.0), 0
+        else:
+            return None
+        if left > 0:
+            per_move = seconds / left
+        else:
+            moves = max(20.0, MOVES_LEFT * self.game.size ** 2 - self.game.move_number / 2)
+            per_move = seconds / moves + (byo / stones if stones > 0 else 0.0)
+        clock = max(0.05, TIME_SHARE * per_move)
+        settings = self.player.search
+        return clock if settings is None or settings.seconds is None else min(clock, settings.seconds)
 
     def _short_of_time(self, colour: int) -> bool:
         """Under 10 s left, or under 1 s a move in byo-yomi (from ``time_left``)."""
@@ -351,8 +447,6 @@ class GtpEngine:
             raise GtpError("cannot open file") from None
         except SgfError as e:
             raise GtpError(f"cannot load file: {e.reason}") from None
-        if record.size != self.board_size:
-            raise GtpError("unacceptable size")
         moves = None if move_number is None else max(0, move_number - 1)
         try:
             game = Game.from_record(record, moves, superko=self.superko)
@@ -386,10 +480,7 @@ class GtpEngine:
         return dead_stones(self.game, self.player.playouts)
 
     def cmd_final_score(self):
-        from gonet.ownership import estimated_score
-
-        score = estimated_score(self.game, self.player.playouts)
-        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+        return self.game.result(self._dead())  # the board's rule too: Game.score
 
     def cmd_final_status_list(self, status: str):
         if status not in ("dead", "alive", "seki"):
@@ -403,45 +494,122 @@ class GtpEngine:
 
     def cmd_time_settings(self, main_time: int, byo_yomi_time: int, byo_yomi_stones: int):
         self.time_settings = (main_time, byo_yomi_time, byo_yomi_stones)
+        self.time_left = {}
+        self.spent = {}
 
     def cmd_time_left(self, colour: str, time: float, stones: int):
         self.time_left[self._colour(colour)] = (time, stones)
 
     # ------------------------------------------------------------ analysis for GUIs
 
-    def _info_line(self, count: int = 10) -> str:
-        """Leela Zero style info for the side to move: the policy as prior, no search."""
-        infos = []
-        for order, (idx, prob) in enumerate(self.player.top_moves(self.game, count)):
-            vertex = idx_to_vertex(idx, self.game.size)
-            infos.append(f"info move {vertex} visits 1 winrate 5000 prior {round(prob * 10000)} "
-                         f"lcb 5000 order {order} pv {vertex}")
-        return " ".join(infos)
-
-    def _analyze(self, *args: str) -> str:
+    def _parse_analysis(self, dialect: str, args: tuple[str, ...], colour_needed: bool = False) -> Analysis:
+        """``[colour] [interval] [interval N] [minmoves N] [maxmoves N] [ownership true|false]``
+        (Leela Zero's and KataGo's GTP extensions); the interval is in centiseconds."""
+        _ = self.player  # the model, or a GtpError now rather than in the stream
+        args = list(args)
+        game = self.game.copy()
         if args and args[0].lower() in ("b", "w", "black", "white"):
-            self.game.to_move = self._colour(args[0])
-        self._analysis_open = True
-        return "\n" + self._info_line()
+            game.to_move = self._colour(args.pop(0))
+        elif colour_needed:
+            raise GtpError("syntax error")
+        a = Analysis(dialect, game)
+        if args and args[0].isdigit():
+            args.insert(0, "interval")
+        if len(args) % 2:
+            raise GtpError("syntax error")
+        for key, value in zip(args[::2], args[1::2]):
+            if key == "ownership" and value in ("true", "false"):
+                a.ownership = value == "true"
+            elif key in ("interval", "minmoves", "maxmoves") and value.isdigit():
+                if key == "interval":
+                    a.interval = max(int(value), 1) / 100
+                elif key == "minmoves":
+                    a.min_moves = int(value)
+                else:
+                    a.max_moves = int(value)
+            else:
+                raise GtpError("syntax error")
+        return a
+
+    def _infos(self, a: Analysis) -> tuple[list[MoveInfo], np.ndarray]:
+        """(moves to report, ownership from the side to move's view): the search's, or without
+        search the policy's, with visits in proportion to the prior so heat maps show it."""
+        tree = self.player.tree
+        if tree is not None:
+            return tree.infos(a.min_moves, a.max_moves), tree.ownership() * a.game.to_move
+        from gonet.ownership import ownership
+
+        player = self.player
+        _, values = player.policy.evaluate([a.game], player.symmetries)
+        winrate = (1.0 + float(values[0])) / 2.0
+        own = ownership(a.game, player.playouts) * a.game.to_move
+        lead = float(own.sum()) - a.game.komi * a.game.to_move
+        moves = player.top_moves(a.game, a.game.pass_idx)
+        keep = max(sum(round(PRIOR_VISITS * p) >= 1 for _, p in moves), a.min_moves)
+        moves = moves[:keep if a.max_moves is None else min(keep, a.max_moves)]
+        return [MoveInfo(i, max(round(PRIOR_VISITS * p), 1), winrate, p, winrate, lead, 0.0, [i])
+                for i, p in moves], own
+
+    def _info_line(self, a: Analysis) -> str:
+        """One ``info move ... pv ...`` per move on one line (``ownership ...`` at the end for
+        KataGo); numbers as Leela Zero (integers x 10000) or KataGo (floats 0-1) print them."""
+        infos, own = self._infos(a)
+        size = a.game.size
+        parts = []
+        for order, i in enumerate(infos):
+            pv = " ".join(idx_to_vertex(m, size) for m in i.pv)
+            if a.dialect == "kata":
+                numbers = (f"utility {2 * i.winrate - 1:.6f} winrate {i.winrate:.6f} scoreMean {i.score_lead:.3f} "
+                           f"scoreStdev {i.score_stdev:.3f} scoreLead {i.score_lead:.3f} prior {i.prior:.6f} "
+                           f"lcb {i.lcb:.6f}")
+            else:
+                numbers = (f"winrate {round(10000 * i.winrate)} prior {round(10000 * i.prior)} "
+                           f"lcb {round(10000 * i.lcb)}")
+                if a.dialect == "sabaki":
+                    numbers += f" scoreLead {i.score_lead:.3f}"
+            parts.append(f"info move {idx_to_vertex(i.move, size)} visits {i.visits} {numbers} order {order} pv {pv}")
+        if a.ownership and parts:
+            parts.append("ownership " + " ".join(f"{x:.4f}" for x in own))
+        return " ".join(parts)
+
+    def _analyze(self, dialect: str, args: tuple[str, ...]) -> str:
+        self._analysis = self._parse_analysis(dialect, args)
+        return ""
 
     def cmd_lz_analyze(self, *args: str):
-        return self._analyze(*args)
+        return self._analyze("lz", args)
+
+    def cmd_kata_analyze(self, *args: str):
+        return self._analyze("kata", args)
 
     def cmd_analyze(self, *args: str):
-        return self._analyze(*args)
+        return self._analyze("sabaki", args)
 
-    def _genmove_analyze(self, *args: str) -> str:
-        if not args:
-            raise GtpError("syntax error")
-        self.game.to_move = self._colour(args[0])
-        info = self._info_line()
-        return f"\n{info}\nplay {self._genmove(args[0])}"
+    def _genmove_analyze(self, dialect: str, args: tuple[str, ...]) -> str:
+        """genmove that reports info lines at the interval while it searches (written with the
+        answer: one response), the last one for the final tree, then ``play <vertex>``."""
+        a = self._parse_analysis(dialect, args, colour_needed=True)
+        lines = []
+        due = [time.perf_counter() + a.interval]
+
+        def report() -> bool:
+            if time.perf_counter() >= due[0]:
+                lines.append(self._info_line(a))
+                due[0] += a.interval
+            return False
+
+        move = self._genmove(args[0], stop=report)
+        lines.append(self._info_line(a))  # a.game is the position before the move
+        return "\n" + "\n".join(line for line in lines if line) + f"\nplay {move}"
 
     def cmd_lz_genmove_analyze(self, *args: str):
-        return self._genmove_analyze(*args)
+        return self._genmove_analyze("lz", args)
+
+    def cmd_kata_genmove_analyze(self, *args: str):
+        return self._genmove_analyze("kata", args)
 
     def cmd_genmove_analyze(self, *args: str):
-        return self._genmove_analyze(*args)
+        return self._genmove_analyze("sabaki", args)
 
     def cmd_gogui_analyze_commands(self):
         return "gfx/Policy heatmap/gonet-policy_heatmap\npspairs/Policy top moves/gonet-top_moves"
@@ -451,7 +619,7 @@ class GtpEngine:
         top = probs[:-1].max() or 1.0
         lines = ["INFLUENCE " + " ".join(f"{idx_to_vertex(i, self.game.size)} {p / top:.2f}"
                                          for i, p in enumerate(probs[:-1]) if p >= 0.005 * top)]
-        lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {round(100 * p)}"
+        lines += [f"LABEL {idx_to_vertex(i, self.game.size)} {percent_label(p)}"
                   for i, p in self.player.top_moves(self.game, 5)]
         lines.append(f"TEXT {colour_name(self.game.to_move)} to play: the net's move probabilities")
         return "\n".join(lines)
@@ -461,8 +629,14 @@ class GtpEngine:
                         for i, p in self.player.top_moves(self.game, 10))
 
 
+def percent_label(p: float) -> str:
+    """A heat-map label for a probability: whole percents, ``<1`` below 1% (never ``0``)."""
+    return f"{100 * p:.0f}" if p >= 0.01 else "<1"
+
+
 def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
-         resign_margin: float | None = None) -> int:
+         resign_margin: float | None = None, search: SearchSettings | None = None,
+         resign_winrate: float | None = None) -> int:
     """Serve stdin/stdout; a bad model file raises :class:`ModelFileError` before the first answer."""
 
     def give_up(message: str) -> None:
@@ -473,5 +647,6 @@ def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, tem
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # never die on writing an odd character
         sys.stdout.reconfigure(errors="backslashreplace")
-    GtpEngine(model, device, symmetries, temperature, resign_margin, on_load_error=give_up).run()
+    GtpEngine(model, device, symmetries, temperature, resign_margin, on_load_error=give_up, search=search,
+              resign_winrate=resign_winrate).run()
     return 0

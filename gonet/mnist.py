@@ -15,11 +15,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gonet.classify import accuracy, fit_classifier, load_classifier, save_classifier
-from gonet.nets import conv_core
+from gonet.classify import accuracy, fit_classifier, load_classifier, save_classifier, saved_kind
+from gonet.nets import conv_core, fc_net
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+VAL_IMAGES = 10_000  # held out of the 60k training images for early stopping: the usual 50k/10k split
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -59,6 +60,15 @@ def load(split: str, folder: str | Path | None = None) -> tuple[torch.Tensor, to
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
+def load_split(folder: str | Path | None = None, val: int = VAL_IMAGES) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``train``/``val``/``test``: ``val`` training images chosen at random (fixed seed, so every
+    run holds out the same ones) for model selection, the rest to train, and the test set."""
+    x, y = load("train", folder)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    held, kept = order[:val], order[val:]
+    return {"train": (x[kept], y[kept]), "val": (x[held], y[held]), "test": load("test", folder)}
+
+
 def make_net(stage_widths: tuple[int, ...] = (32, 64), convs_per_stage: int = 2, hidden: int = 128) -> nn.Module:
     """Stages of 3x3 conv→BatchNorm→ReLU (the conv core) each ending in a 2x2 max-pool,
     then dropout and a two-layer head: (B, 1, 28, 28) → (B, 10) logits."""
@@ -73,26 +83,39 @@ def make_net(stage_widths: tuple[int, ...] = (32, 64), convs_per_stage: int = 2,
     return nn.Sequential(*layers)
 
 
+def make_fc_net() -> nn.Module:
+    """784-512-512-10, fully connected: a second architecture, so that a picture one net
+    "sees" a digit in can be checked by a net that shares none of its weights or biases."""
+    return fc_net(28 * 28, [512, 512])
+
+
+NETS = {"mnist": make_net, "mnist-fc": make_fc_net}  # model-file kind -> the net it holds
+
+
 def train(out: str | Path, folder: str | Path | None = None, epochs: int = 3, batch_size: int = 128,
           lr: float = 3e-3, max_time: str | None = "00:00:10:00", limit: int | None = None,
-          progress: bool = True) -> dict:
-    """Train on the 60k training images, test on the 10k; saves ``OUT/mnist.pt``."""
-    torch.manual_seed(0)
+          progress: bool = True, kind: str = "mnist", seed: int = 0) -> dict:
+    """Train on the 60k training images, test on the 10k; saves ``OUT/<kind>.pt``."""
+    torch.manual_seed(seed)
     x, y = load("train", folder)
     tx, ty = load("test", folder)
     if limit:
         x, y, tx, ty = x[:limit], y[:limit], tx[:limit], ty[:limit]
-    net = make_net()
+    net = NETS[kind]()
     train_loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
     test_loader = DataLoader(TensorDataset(tx, ty), batch_size=1000)
     result = fit_classifier(net, train_loader, test_loader, epochs, out, lr=lr, max_time=max_time,
                             progress=progress)
-    save_classifier(net, Path(out) / "mnist.pt", "mnist")
+    save_classifier(net, Path(out) / f"{kind}.pt", kind)
     return result
 
 
 def load_net(path: str | Path) -> nn.Module:
-    return load_classifier(path, "mnist", make_net())
+    """Either MNIST net, told apart by the kind saved in the file."""
+    kind = saved_kind(path)
+    if kind not in NETS:
+        raise ValueError(f"{path}: not a gonet MNIST model")
+    return load_classifier(path, kind, NETS[kind]())
 
 
 def evaluate(path: str | Path, folder: str | Path | None = None) -> float:

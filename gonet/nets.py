@@ -8,7 +8,9 @@ policy net, the MNIST classifier and the spoken-digit model are all built from i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -72,37 +74,76 @@ class PolicyConfig:
         return asdict(self)
 
 
-VALUE_HIDDEN = 256  # AlphaGo Zero's value head width
-KOMI_SCALE = 7.5    # komi enters the value head in units of a usual komi...
-KOMI_CLIP = 30.0    # ...clipped, because some records carry nonsense (e.g. KM[375])
+BIAS_MAPS = ("edge", "bilinear", "zero")
+"""How a net trained on one board size gets its per-point bias on another (see
+:func:`resized_point_bias`); docs/benchmarks.md has the matches that compare them."""
+
+
+@lru_cache(maxsize=None)
+def _edge_lines(trained: int, size: int) -> np.ndarray:
+    """For each line of a ``size`` board, the line of the ``trained`` board at the same
+    distance from the nearer edge (the centre line when the board is larger)."""
+    lines = []
+    for i in range(size):
+        d = min(i, size - 1 - i, (trained - 1) // 2)
+        lines.append(d if i <= size - 1 - i else trained - 1 - d)
+    return np.array(lines)
+
+
+def resized_point_bias(bias: torch.Tensor, trained: int, size: int, how: str = "edge") -> torch.Tensor:
+    """A ``trained``-board bias (``(T*T,)``) for a ``size`` board (``(N*N,)``).
+
+    The conv trunk is the same on every board; only the bias is tied to a size. What it
+    learned is mostly about the edges (2nd line low, 3rd and 4th lines high), so ``edge``
+    gives each point the bias of the point as far from the two nearer edges on the trained
+    board; ``bilinear`` resamples the whole map; ``zero`` drops it.
+    """
+    if size == trained:
+        return bias
+    if how == "zero":
+        return bias.new_zeros(size * size)
+    grid = bias.view(1, 1, trained, trained)
+    if how == "bilinear":
+        return nn.functional.interpolate(grid, size=(size, size), mode="bilinear", align_corners=True).flatten()
+    if how != "edge":
+        raise ValueError(f"unknown bias map {how!r}; use one of {BIAS_MAPS}")
+    lines = torch.as_tensor(_edge_lines(trained, size), device=bias.device)
+    return grid[0, 0][lines][:, lines].flatten()  # (N*N,)
+
+
+VALUE_CHANNELS = 32  # 1x1 conv maps the value head pools (AlphaGo Zero: 1 map, flattened)
+VALUE_HIDDEN = 256   # AlphaGo Zero's value head width
+KOMI_SCALE = 7.5     # komi enters the value head in units of a usual komi...
+KOMI_CLIP = 30.0     # ...clipped, because some records carry nonsense (e.g. KM[375])
 
 
 class ValueHead(nn.Module):
-    """AlphaGo Zero's value head, 1x1 conv → ReLU → FC 256 → ReLU → FC 1 → tanh, with two
-    inputs beside the conv's N*N map that the trunk cannot give it:
+    """AlphaGo Zero's value head, 1x1 conv → ReLU → FC 256 → ReLU → FC 1 → tanh, with the
+    conv maps averaged over the board instead of flattened (as KataGo's head pools):
 
-    - the komi from the side to move's view: the planes do not say who is Black, and a
-      position won on the board by 3 points is lost by the player who gives 6.5 komi
-      (AlphaGo's value net had a 49th "colour" plane for the same reason);
-    - the global average of the trunk's k channels: a summary that does not depend on the
-      board size. The FC weights of the N*N map are for ``board_size`` only; another size
-      needs them resampled like ``PolicyNet.point_bias``.
+    - pooled, the head has no per-point weights, so it serves any board size, and it has
+      far fewer weights to fit: on a frozen trunk with ~20k positions the flattened
+      AlphaGo Zero head memorised its training set (hold-out MSE above 1, docs/benchmarks.md);
+    - the FC also gets the global average of the trunk's k channels, and the komi from the
+      side to move's view: the planes do not say who is Black, and a position won on the
+      board by 3 points is lost by the player who gives 6.5 komi (AlphaGo's value net had
+      a 49th "colour" plane for the same reason).
 
     No batch norm: the head is trained on a frozen trunk whose features do not drift.
     """
 
-    def __init__(self, channels: int, board_size: int):
+    def __init__(self, channels: int, maps: int = VALUE_CHANNELS):
         super().__init__()
-        self.conv = nn.Conv2d(channels, 1, kernel_size=1)
-        self.hidden = nn.Linear(board_size * board_size + channels + 1, VALUE_HIDDEN)
+        self.conv = nn.Conv2d(channels, maps, kernel_size=1)
+        self.hidden = nn.Linear(maps + channels + 1, VALUE_HIDDEN)
         self.out = nn.Linear(VALUE_HIDDEN, 1)
 
     def forward(self, features: torch.Tensor, komi: torch.Tensor) -> torch.Tensor:
         """(B, k, N, N) trunk features, (B,) komi from the side to move's view → (B,) values in [-1, 1]."""
-        spatial = torch.relu(self.conv(features)).flatten(1)  # (B, N*N)
+        maps = torch.relu(self.conv(features)).mean(dim=(2, 3))  # (B, maps)
         pooled = features.mean(dim=(2, 3))  # (B, k)
         komi = (komi.to(features.dtype).clamp(-KOMI_CLIP, KOMI_CLIP) / KOMI_SCALE)[:, None]  # (B, 1)
-        x = torch.relu(self.hidden(torch.cat([spatial, pooled, komi], dim=1)))  # (B, 256)
+        x = torch.relu(self.hidden(torch.cat([maps, pooled, komi], dim=1)))  # (B, 256)
         return torch.tanh(self.out(x)).squeeze(1)  # (B,)
 
 
@@ -110,7 +151,10 @@ class PolicyNet(nn.Module):
     """AlphaGo's SL policy network: a 5x5 conv, ``layers - 2`` 3x3 convs (all with k filters,
     zero padding, ReLU, no pooling), then a 1x1 conv to one plane plus a separate learned
     bias for each point. Returns logits over the N*N points (softmax is the loss's job);
-    with ``config.value_head``, also a value from the same trunk (see :class:`ValueHead`)."""
+    with ``config.value_head``, also a value from the same trunk (see :class:`ValueHead`).
+    It plays every board size: the bias is mapped by ``bias_map`` (:data:`BIAS_MAPS`)."""
+
+    bias_map: str = "edge"
 
     def __init__(self, config: PolicyConfig = PolicyConfig()):
         super().__init__()
@@ -121,7 +165,7 @@ class PolicyNet(nn.Module):
         self.body = conv_core(config.planes, [k] * (config.layers - 1), [5] + [3] * (config.layers - 2))
         self.head = nn.Conv2d(k, 1, kernel_size=1, bias=False)
         self.point_bias = nn.Parameter(torch.zeros(config.board_size * config.board_size))
-        self.value_head = ValueHead(k, config.board_size) if config.value_head else None
+        self.value_head = ValueHead(k) if config.value_head else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -142,7 +186,9 @@ class PolicyNet(nn.Module):
 
     def policy_logits(self, features: torch.Tensor) -> torch.Tensor:
         """(B, k, N, N) trunk features → (B, N*N) move logits."""
-        return self.head(features).flatten(1) + self.point_bias  # (B, N*N)
+        size = features.shape[-1]
+        bias = resized_point_bias(self.point_bias, self.config.board_size, size, self.bias_map)
+        return self.head(features).flatten(1) + bias  # (B, N*N)
 
     def move_logits(self, planes: torch.Tensor) -> torch.Tensor:
         """(B, C, N, N) planes → (B, N*N) logits, without the value head (needs no komi)."""
@@ -164,3 +210,21 @@ class PolicyNet(nn.Module):
 
 def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def fc_net(in_features: int, widths: list[int], classes: int = 10) -> nn.Sequential:
+    """A fully connected ReLU net (the Seide et al. set-up): flatten, Linear → ReLU for each
+    hidden width, a linear output layer. He initialisation for the same reason as
+    :meth:`PolicyNet.reset_parameters`: PyTorch's default shrinks the signal at each ReLU
+    layer, which would handicap the deep nets in a deep-vs-shallow comparison."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    features = in_features
+    for width in widths:
+        layers += [nn.Linear(features, width), nn.ReLU(inplace=True)]
+        features = width
+    layers.append(nn.Linear(features, classes))
+    for linear in layers:
+        if isinstance(linear, nn.Linear):
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu" if linear is not layers[-1] else "linear")
+            nn.init.zeros_(linear.bias)
+    return nn.Sequential(*layers)

@@ -50,7 +50,7 @@ def _playout(s, nbr, diag, to_move, owner):
     area_owner_into(s, nbr, owner)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # the board runs playouts in a worker thread: let the UI thread draw
 def _ownership(s, nbr, diag, to_move, playouts, seed):
     np.random.seed(seed)
     nn = s.shape[1]

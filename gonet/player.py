@@ -1,4 +1,4 @@
-"""Game → planes → net → a legal move: how gonet chooses moves without search.
+"""Game → a move: the rules around the net and the search.
 
 Rules, in order:
 1. **Pass** when the opponent just passed and passing does not lose: the area score after
@@ -6,27 +6,34 @@ Rules, in order:
    sensible move (legal, not filling our own eye) is left, and, from move ``settle_after``
    on (default half the board's points), when every sensible move lies where the playouts
    agree who owns the point (no contested point left to fight for).
-2. **Resign** only when ``resign_margin`` is set (off by default): after ``resign_after``
-   moves, if the playouts' estimated score is worse than ``-resign_margin`` points for us.
-   Never as Black in a handicap game (GUIs and servers treat that as rude).
-3. **Cleanup** (``kgs-genmove_cleanup``): while the opponent has dead stones on the board,
-   play on their liberties instead of passing, so Tromp-Taylor scoring counts them off.
-4. Otherwise the policy's most likely sensible move, or with ``temperature`` > 0 a sample
-   from probabilities ** (1 / temperature). ``symmetries`` averages the net over that many
-   board symmetries.
+2. **Cleanup** (``kgs-genmove_cleanup``): while the opponent has dead stones on the board,
+   play the policy's likeliest move on their liberties instead of passing, so Tromp-Taylor
+   scoring counts them off (no search needed to take stones off the board).
+3. **Search** (when ``search`` settings are given; see search.py): the most visited move,
+   or with ``temperature`` > 0 a sample from visits ** (1 / temperature). The tree is kept
+   for the next move. ``seconds`` (from the GTP clock) can shorten the budget.
+4. **Resign** after ``resign_after`` moves, never as Black in a handicap game (GUIs and
+   servers treat that as rude): with search, when the root winrate has stayed under
+   ``resign_winrate`` for ``resign_moves`` of our moves in a row; without search, when
+   ``resign_margin`` is set and the playouts' estimated score is worse than
+   ``-resign_margin`` points for us. Both are off unless set.
+5. Without search: the policy's most likely sensible move, or with ``temperature`` > 0 a
+   sample from probabilities ** (1 / temperature). ``symmetries`` averages the net over
+   that many board symmetries (also inside the search).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.features import SENSIBLE, position_planes
 from gonet.game import Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
+from gonet.search import Search, SearchSettings, non_eye_points
 
 RESIGN = -1
 
@@ -38,20 +45,23 @@ class Player:
     temperature: float = 0.0
     resign_margin: float | None = None
     resign_after: int = 100
+    resign_winrate: float | None = None
+    resign_moves: int = 3          # low winrates in a row before resigning: one bad read is not enough
     playouts: int = 200
     settle_after: int | None = None
     settled: float = 0.7
+    search: SearchSettings | None = None
     seed: int | None = None
 
     def __post_init__(self):
         self.rng = np.random.default_rng(self.seed)
+        self.tree = None if self.search is None else Search(self.policy, self.search, self.symmetries, self.seed)
+        self._low = 0  # our moves in a row with the root winrate under resign_winrate
+        self._last_move_number = -1
 
     def sensible_mask(self, game: Game) -> np.ndarray:
         """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
-        mask = game.legal_moves()
-        mask[: game.pass_idx] &= position_planes(game)[SENSIBLE].reshape(-1).astype(bool)
-        mask[game.pass_idx] = False
-        return mask
+        return game.legal_moves() & non_eye_points(game)
 
     def move_probabilities(self, game: Game) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
@@ -67,33 +77,47 @@ class Player:
         """Estimated final score from ``colour``'s view, dead stones removed, komi included."""
         return colour * estimated_score(game, self.playouts, self._seed())
 
-    def choose(self, game: Game, cleanup: bool = False) -> int:
-        """An idx to play, the pass idx, or :data:`RESIGN`."""
+    def choose(self, game: Game, cleanup: bool = False, seconds: float | None = None,
+               stop: Callable[[], bool] | None = None) -> int:
+        """An idx to play, the pass idx, or :data:`RESIGN`. ``seconds`` replaces the search's
+        time budget; ``stop`` is called between batches (True ends the search early)."""
         me = game.to_move
         last = game.last_move
         opponent_passed = last is not None and last[1] == game.pass_idx and last[0] == -me
-        probs = self.move_probabilities(game)
+        sensible = self.sensible_mask(game)
         if cleanup:
+            probs = self.move_probabilities(game)
             dead = [p for p in dead_stones(game, self.playouts, self._seed()) if game.board.colour_at(p) == -me]
             attack = np.zeros_like(probs, dtype=bool)
             for p in dead:
                 attack[[q for q in game.board.nbr[p] if q >= 0]] = True
             if dead and (probs * attack).sum() > 0:
-                probs = probs * attack
-            elif not dead and opponent_passed:
+                return self._pick(probs * attack)
+            if not dead and opponent_passed:
                 return game.pass_idx
         elif opponent_passed and self.score_for(game, me) >= 0:
             return game.pass_idx
         elif game.move_number >= (self.settle_after or game.pass_idx // 2):
             own = ownership(game, self.playouts // 2, self._seed())
-            if not (probs[: game.pass_idx] > 0)[np.abs(own) < self.settled].any():
+            if not sensible[: game.pass_idx][np.abs(own) < self.settled].any():
                 return game.pass_idx
-        if self.resign_margin is not None and game.move_number >= self.resign_after:
-            in_handicap = game.handicap > 0 and me == BLACK
-            if not in_handicap and self.score_for(game, me) < -self.resign_margin:
-                return RESIGN
-        if probs.sum() == 0:
+        if not sensible.any():
             return game.pass_idx
+        may_resign = game.move_number >= self.resign_after and not (game.handicap > 0 and me == BLACK)
+        if self.tree is not None:
+            self.tree.run(game, seconds=seconds, stop=stop)
+            low = self.resign_winrate is not None and self.tree.winrate() < self.resign_winrate
+            self._low = self._low + 1 if low and game.move_number > self._last_move_number else int(low)
+            self._last_move_number = game.move_number
+            if may_resign and self._low >= self.resign_moves:
+                return RESIGN
+            return self.tree.best_move(self.temperature)
+        if may_resign and self.resign_margin is not None and self.score_for(game, me) < -self.resign_margin:
+            return RESIGN
+        return self._pick(self.move_probabilities(game))
+
+    def _pick(self, probs: np.ndarray) -> int:
+        """The likeliest move, or a sample at the player's temperature."""
         if self.temperature > 0:
             weights = probs ** (1.0 / self.temperature)
             return int(self.rng.choice(len(probs), p=weights / weights.sum()))

@@ -160,7 +160,7 @@ class Policy:
         (B,) values from the side to move's view; 0 without a value head), one forward pass."""
         x = torch.as_tensor(planes).to(self.device).float()
         if not self.has_value:
-            logits = self.net(x)
+            logits = self.net.move_logits(x)
             return logits.float().cpu().numpy(), np.zeros(len(logits), dtype=np.float32)
         logits, values = self.net(x, torch.as_tensor(komi, dtype=torch.float32, device=self.device))
         return logits.float().cpu().numpy(), values.float().cpu().numpy()
@@ -176,15 +176,17 @@ class Policy:
 
     def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """((B, N*N+1) legal move probabilities as :meth:`predict`, (B,) values in [-1, 1]
-        from the side to move's view, 0 without a value head) for a batch of games.
+        from the side to move's view, 0 without a value head) for a batch of games. Any
+        board size: the policy maps its point bias (``nets.resized_point_bias``) and the
+        value head pools over the board.
 
         One forward pass: with ``symmetries`` S > 1 the S transformed copies of the batch go
         through the net together, the probabilities are averaged back in the original
         orientation and the values are averaged.
         """
-        for g in games:
-            if g.size != self.board_size:
-                raise ValueError(f"the model plays {self.board_size}x{self.board_size}, not {g.size}x{g.size}")
+        size = games[0].size
+        if any(g.size != size for g in games):
+            raise ValueError("a batch of games must share one board size")
         planes = np.stack([position_planes(g, self.config.feature_set) for g in games])  # (B, C, N, N)
         legal = np.stack([g.legal_moves() for g in games])  # (B, N*N+1)
         komi = np.array([side_komi(g.komi, g.to_move) for g in games], dtype=np.float32)  # (B,)
@@ -192,11 +194,11 @@ class Policy:
         if s == 1:
             logits, values = self.logits_values(planes, komi)
             return _softmax_masked(logits, legal), values
-        b, nn = len(games), self.board_size * self.board_size
+        b, nn = len(games), size * size
         moved = np.concatenate([symmetry_planes(planes, k) for k in range(s)])  # (S*B, C, N, N)
         logits, values = self.logits_values(np.ascontiguousarray(moved), np.tile(komi, s))
         probs = _softmax_masked(logits, np.ones((s * b, nn + 1), dtype=bool))[:, :nn].reshape(s, b, nn)
-        table = symmetry_table(self.board_size)
+        table = symmetry_table(size)
         total = sum(probs[k][:, table[k, :nn]].astype(np.float64) for k in range(s))  # back to the original orientation
         probs = _softmax_masked(np.log(np.maximum(total / s, 1e-30)), legal)
         return probs, values.reshape(s, b).mean(axis=0)

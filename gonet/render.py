@@ -18,12 +18,18 @@ LINE = (40, 30, 20)
 
 
 def star_points(size: int) -> list[tuple[int, int]]:
-    """(row, col) of the hoshi: 4-4 points (3-3 below 13x13), sides and centre on odd boards."""
+    """(row, col) of the hoshi: the four 4-4 points (3-3 below 13x13) and, on odd boards, the
+    centre; from 15x15 on, the side points too (9 on 19x19, 5 on 13x13 and 9x9)."""
     if size < 7:
         return []
     edge = 3 if size >= 13 else 2
-    lines = [edge, size - 1 - edge] + ([size // 2] if size % 2 and size >= 9 else [])
-    return [(r, c) for r in lines for c in lines]
+    corners = [edge, size - 1 - edge]
+    points = [(r, c) for r in corners for c in corners]
+    if size % 2:
+        mid = size // 2
+        points += [(mid, mid)] + ([(mid, edge), (mid, size - 1 - edge), (edge, mid), (size - 1 - edge, mid)]
+                                  if size >= 15 else [])
+    return points
 
 
 @dataclass

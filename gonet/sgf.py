@@ -21,7 +21,26 @@ What a record keeps, and what is not checked:
   (problem diagrams, edited positions) skips the game as "setup after root", since a
   plain move list cannot express it.
 - A move in the root node counts as the first move.
-- An unknown CA charset falls back to ISO-8859-1; the move list does not depend on it.
+- A CA that names no text encoding Python knows (``CA[klingon]``, or a bytes codec such
+  as ``CA[zlib]``) is read as ISO-8859-1, as if absent; the move list does not depend on it.
+
+What the bulk reader trusts (each case counted under its reason):
+
+- A compressed stream (``.gz``, ``.tar.gz``, ``.tar.bz2``, ``.tar.xz``) only once its integrity
+  check (CRC, length) has passed at its end. One that fails it, or is cut short before it,
+  gives none of its games: any of them may be altered (a damaged deflate stream can decode
+  to plausible games and then look merely cut short; the fuzzer found such legal games).
+  They are counted one by one as "corrupt archive" and the file is named in a warning. A
+  tar is read to its last byte before its first game is yielded: tarfile itself stops at the
+  end-of-archive block, before the CRC. A zip member is used only if its CRC passes.
+- Plain SGF files and plain tars have no check: what reads is used; a tar cut short gives
+  the members before the cut ("truncated archive").
+- A file or member that is, or expands to, more than :data:`MAX_FILE_BYTES`: nothing (a
+  gzip bomb of whitespace would otherwise fill memory).
+- In a collection, a game broken part-way (cut short, an unclosed ``[``) ends where the next
+  game's root begins, even inside what would be a property value, so that it cannot take the
+  next game with it. A root is ``(;`` and a root-only property (GM, FF, CA, SZ, AP, ST); a
+  comment quoting such SGF text would be split there too (none in 54,554 KGS/Tygem games).
 """
 
 from __future__ import annotations
@@ -68,17 +87,37 @@ SKIP_REASONS = (
     "setup after root",  # AB/AW/AE in a non-root node of the main line
     "B and W in one node",
     "bad move",  # malformed or off-board B/W value, or several values
-    "unreadable gzip",  # corrupt or truncated gzip data; what came before it is still read
-    "unreadable file",  # OSError reading a file inside a folder
+    "unreadable gzip",  # a .gz file or member that is not gzip data at all
+    "corrupt archive",  # compressed data failing its integrity check, or cut short: one per game in it
+    "too large",  # a file or member over MAX_FILE_BYTES, after decompression
+    "unreadable file",  # OSError reading a file, or a FIFO or device inside a folder
+    "unreadable folder",  # OSError listing a folder (or sub-folder) of a source
     "bad archive",  # an archive that cannot be opened at all
-    "truncated archive",  # an archive cut short or corrupt part-way; the members before it are read
+    "truncated archive",  # a (sound) tar cut short or with a garbled header; the members before it are read
     "bad archive member",  # a zip member that cannot be read; the others are read
 )
 
-_GZ_CHUNK = 1 << 18
+#: The most bytes one file or archive member may hold once decompressed: over 10 times the
+#: largest real collection seen (a month of Tygem games, 17 MB), under a tenth of a small
+#: machine's memory.
+MAX_FILE_BYTES = 256 << 20
+#: The largest komi read as written: more than any board's area (25 x 25), so no real game
+#: is refused, and small enough for the shards' float32 komi column and the score arithmetic.
+MAX_KOMI = 1000.0
+_READ_CHUNK = 1 << 20
 _SGF_SUFFIXES = (".sgf", ".sgfs")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error, lzma.LZMAError)
+# zipfile also raises RuntimeError (encrypted; NotImplementedError: a garbled version or compression
+# method) and ValueError (a name flagged UTF-8 that is not)
+_ZIP_ERRORS = (*_ARCHIVE_ERRORS, RuntimeError, ValueError)
+# what a decompressing stream raises: EOFError when cut short; gzip.BadGzipFile (CRC, length)
+# and bz2's "Invalid data stream" are OSErrors
+_DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+_GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_TRAILER = 8  # CRC32 and length
+_ZEROS = re.compile(rb"\0*")
+_COMPRESSED = ((_GZIP_MAGIC, gzip.GzipFile), (b"BZh", bz2.BZ2File), (b"\xfd7zXZ\x00", lzma.LZMAFile))
 
 
 class SgfError(ValueError):
@@ -118,9 +157,9 @@ class ReadStats:
     skipped: collections.Counter = field(default_factory=collections.Counter)  # reason -> count
     positions: int = 0  # sum of len(record.moves) over the yielded records
 
-    def skip(self, reason: str, name: str, detail: str = "") -> None:
-        """Count one skipped game (or file) under ``reason``; log it at debug level."""
-        self.skipped[reason] += 1
+    def skip(self, reason: str, name: str, detail: str = "", count: int = 1) -> None:
+        """Count ``count`` skipped games (or one file) under ``reason``; log it at debug level."""
+        self.skipped[reason] += count
         logger.debug("skipped %s: %s%s", name, reason, f" ({detail})" if detail else "")
 
     def summary(self) -> str:
@@ -200,18 +239,17 @@ def _parse_game(data: bytes, name: str, want_size: int | None) -> GameRecord:
     if not MIN_SIZE <= size <= MAX_SIZE or (want_size is not None and size != want_size):
         raise SgfError(name, f"board size {size}")
 
-    try:
-        game = sgf.Sgf_game.from_coarse_game_tree(coarse)
-    except ValueError:  # a CA naming no codec Python knows
-        game = sgf.Sgf_game.from_coarse_game_tree(coarse, override_encoding="ISO-8859-1")
+    game = _sgf_game(coarse)
     root = game.get_root()
     komi = _root_value(root, "KM", 0.0, name)
+    if not abs(komi) <= MAX_KOMI:  # also false for nan
+        raise SgfError(name, "bad KM", f"KM[{komi:g}]: not within +-{MAX_KOMI:g}")
     handicap = _root_value(root, "HA", 0, name)
     if handicap < 0:
         raise SgfError(name, "bad HA", f"HA[{handicap}]")
     try:
         result = root.get("RE") if "RE" in root_map else None
-    except UnicodeDecodeError:
+    except UnicodeError:  # UnicodeDecodeError, or a codec's own complaint (punycode, idna)
         raise SgfError(name, "bad encoding", f"RE is not {game.presenter.encoding}") from None
     except ValueError as e:
         raise SgfError(name, "bad RE", str(e)) from None
@@ -229,6 +267,32 @@ def _parse_game(data: bytes, name: str, want_size: int | None) -> GameRecord:
     else:
         first = BLACK
     return GameRecord(size, komi, handicap, result, setup, moves, name, first)
+
+
+def _sgf_game(coarse: sgf_grammar.Coarse_game_tree) -> sgf.Sgf_game:
+    """sgfmill's game over ``coarse``, in ISO-8859-1 when CA names no text encoding.
+
+    sgfmill accepts any codec name, and a bytes codec (zlib, hex, base64) then fails on the
+    first value read, with a LookupError that nothing downstream expects.
+    """
+    try:
+        game = sgf.Sgf_game.from_coarse_game_tree(coarse)
+        if _is_text_encoding(game.presenter.encoding):
+            return game
+    except ValueError:  # a CA naming no codec at all
+        pass
+    return sgf.Sgf_game.from_coarse_game_tree(coarse, override_encoding="ISO-8859-1")
+
+
+def _is_text_encoding(encoding: str) -> bool:
+    """Whether ``encoding`` decodes bytes to text (not bytes to bytes, as zlib does)."""
+    try:
+        b" ".decode(encoding)  # not b"": empty input is returned without a codec lookup
+    except LookupError:
+        return False
+    except ValueError:  # a text encoding that cannot decode one space alone (UTF-16)
+        pass
+    return True
 
 
 def _root_value(root: sgf.Tree_node, ident: str, default, name: str):
@@ -308,7 +372,7 @@ def _moves(coarse: sgf_grammar.Coarse_game_tree, size: int, name: str) -> list[t
 
 _GAME_START = re.compile(rb"\(\s*;")
 # a '(' that opens a new game's root rather than a variation: these are root-only properties
-_NEW_ROOT = re.compile(rb"\(\s*;\s*(?:GM|FF|CA|SZ|AP)\s*\[")
+_NEW_ROOT = re.compile(rb"\(\s*;\s*(?:GM|FF|CA|SZ|AP|ST)\s*\[")
 # everything up to the next '(' or ')' outside a property value, or a stray ']' / unclosed '['
 _TO_PAREN = re.compile(rb"(?:[^()\[\]]+|\[[^\\\]]*(?:\\.[^\\\]]*)*\])*", re.DOTALL)
 
@@ -318,38 +382,40 @@ def split_games(data: bytes) -> list[bytes]:
 
     Bracket matching only, so that one broken game costs that game and not the rest. A
     game with unbalanced parentheses ends where the next game's root (``(;GM[``, ``(;FF[``,
-    ...) begins; a stray ``]`` ends it at the next such root.
+    ...) begins; so does one with a stray ``]``, or a ``[`` whose value would run into the
+    next game's root (a game cut short inside a comment).
     """
     games = []
     pos = 0
+    next_root = 0  # where the next root after the game being read begins (len(data): none)
     while (m := _GAME_START.search(data, pos)) is not None:
-        end = _game_end(data, m.start())
+        if next_root <= m.start():  # searched once per root, so the whole split stays linear
+            root = _NEW_ROOT.search(data, m.start() + 1)
+            next_root = root.start() if root else len(data)
+        end = _game_end(data, m.start(), next_root)
         games.append(data[m.start() : end])
         pos = end
     return games
 
 
-def _game_end(data: bytes, start: int) -> int:
-    """Index just past the game whose '(' is at ``start``."""
+def _game_end(data: bytes, start: int, next_root: int) -> int:
+    """Index just past the game whose '(' is at ``start``; at most ``next_root``, where the
+    next game's root begins (even inside what would be a property value)."""
     depth = 0
     i = start
-    n = len(data)
     while True:
-        i = _TO_PAREN.match(data, i).end()
-        if i >= n:
-            return n
+        i = _TO_PAREN.match(data, i, next_root).end()
+        if i >= next_root:
+            return next_root
         c = data[i]
         if c == 0x28:  # (
-            if depth > 0 and _NEW_ROOT.match(data, i):
-                return i
             depth += 1
         elif c == 0x29:  # )
             depth -= 1
             if depth == 0:
                 return i + 1
-        else:  # a stray ']' or a '[' never closed: the game is broken
-            m = _NEW_ROOT.search(data, i)
-            return m.start() if m else n
+        else:  # a stray ']', or a '[' not closed before the next root: the game is broken
+            return next_root
         i += 1
 
 
@@ -367,27 +433,75 @@ def _kind(name: str) -> str | None:
     return None
 
 
-def _gunzip(data: bytes, name: str, stats: ReadStats) -> tuple[bytes, bool]:
-    """Decompress gzip ``data`` (all its members) -> (bytes, whether all of it was sound).
-
-    A corrupt or cut-off tail is counted, not raised; zlib is fed in chunks so that the
-    games before the damage are kept.
-    """
-    out = []
-    pos = 0
+def _stream_error(stream: BinaryIO) -> Exception | None:
+    """Read a decompressing ``stream`` to its end, keeping nothing; the error that stopped it, if any."""
     try:
-        while pos < len(data):
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and CRC
-            while not inflater.eof and pos < len(data):
-                out.append(inflater.decompress(data[pos : pos + _GZ_CHUNK]))
-                pos += _GZ_CHUNK
-            if not inflater.eof:
-                raise EOFError("compressed data ends before the end-of-stream marker")
-            data, pos = inflater.unused_data.lstrip(b"\0"), 0  # another member, or zero padding
-    except (zlib.error, EOFError) as e:
-        stats.skip("unreadable gzip", name, f"{type(e).__name__}: {e}")
-        return b"".join(out), False
-    return b"".join(out), True
+        while stream.read(_READ_CHUNK):
+            pass
+    except _DECOMPRESSION_ERRORS as e:
+        return e
+    return None
+
+
+def _inflate(data: bytes) -> Iterator[bytes]:
+    """The decompressed pieces of gzip ``data``, member after member, each at most _READ_CHUNK.
+
+    Raises EOFError where the data is cut short and zlib.error where it is corrupt (bad
+    compressed data, CRC or length).
+    """
+    pos = 0
+    while (pos := _ZEROS.match(data, pos).end()) < len(data):  # zero padding between members
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and CRC
+        while not inflater.eof:
+            feed = inflater.unconsumed_tail
+            if not feed:
+                if pos >= len(data):
+                    yield inflater.flush()  # what the last call held back under its max_length
+                    raise EOFError("compressed data ends before the end-of-stream marker")
+                end = pos + _READ_CHUNK
+                if end > len(data) - _GZIP_TRAILER > pos:  # the last CRC and length on their own,
+                    end = len(data) - _GZIP_TRAILER  # so that a CRC failure comes after the pieces
+                feed = data[pos:end]
+                pos = end
+            yield inflater.decompress(feed, _READ_CHUNK)
+        pos -= len(inflater.unused_data)  # where the next member starts
+
+
+def _skip_too_large(name: str, stats: ReadStats) -> None:
+    stats.skip("too large", name, f"over {MAX_FILE_BYTES} bytes once decompressed")
+
+
+def _skip_corrupt(name: str, games: int, error: Exception, stats: ReadStats) -> None:
+    """Count the ``games`` found in a compressed stream that failed its check, and name it in a warning."""
+    games = max(games, 1)
+    detail = f"{type(error).__name__}: {error}"
+    stats.skip("corrupt archive", name, detail, count=games)
+    logger.warning("%s: corrupt archive (%s); its %d game%s skipped", name, detail, games, "s" if games > 1 else "")
+
+
+def _gunzip(data: bytes, name: str, stats: ReadStats) -> tuple[bytes, bool]:
+    """Decompress gzip ``data`` (all its members) -> (the bytes to trust, whether that is all of it).
+
+    Failing its CRC, with bad compressed data or cut short: nothing, each game decoded
+    counted as "corrupt archive". Over :data:`MAX_FILE_BYTES`: nothing, one "too large". Not
+    gzip at all: nothing, one "unreadable gzip".
+    """
+    if not data.startswith(_GZIP_MAGIC):
+        stats.skip("unreadable gzip", name, "not gzip data")
+        return b"", False
+    pieces = []
+    size = 0
+    try:
+        for piece in _inflate(data):
+            size += len(piece)
+            if size > MAX_FILE_BYTES:
+                _skip_too_large(name, stats)
+                return b"", False
+            pieces.append(piece)
+    except (EOFError, zlib.error) as e:  # cut short, or failing its check
+        _skip_corrupt(name, len(split_games(b"".join(pieces))), e, stats)
+        return b"", False
+    return b"".join(pieces), True
 
 
 def _iter_data(data: bytes, name: str, stats: ReadStats, gzipped: bool = False) -> Iterator[tuple[str, bytes]]:
@@ -429,23 +543,40 @@ class _LastBlock:
         return self.raw.tell()
 
 
-def _open_decompressed(path: Path) -> BinaryIO:
-    """``path`` as a stream of its (gzip/bzip2/xz-decompressed) bytes."""
+def _open_decompressed(path: Path) -> tuple[BinaryIO, bool]:
+    """``path`` as a stream of its (gzip/bzip2/xz-decompressed) bytes, and whether it was compressed."""
     with open(path, "rb") as f:
         magic = f.read(6)
-    if magic.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(path, "rb")
-    if magic.startswith(b"BZh"):
-        return bz2.BZ2File(path, "rb")
-    if magic.startswith(b"\xfd7zXZ\x00"):
-        return lzma.LZMAFile(path, "rb")
-    return open(path, "rb")
+    for prefix, opener in _COMPRESSED:
+        if magic.startswith(prefix):
+            return opener(path, "rb"), True
+    return open(path, "rb"), False
 
 
 def _iter_tar(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
-    """SGF and gzipped-SGF members of a (compressed) tar, in archive order, nothing extracted."""
+    """SGF and gzipped-SGF members of a (compressed) tar, in archive order, nothing extracted.
+
+    A compressed tar is read to its end once before its first game is yielded: tarfile stops
+    at the end-of-archive block, before the CRC, and a stream that fails its check or is cut
+    short yields nothing (its games are counted as "corrupt archive").
+    """
     try:
-        stream = _open_decompressed(path)
+        stream, compressed = _open_decompressed(path)
+    except OSError as e:
+        stats.skip("unreadable file", name, str(e))
+        return
+    with stream:
+        error = _stream_error(stream) if compressed else None
+    if error is not None:
+        _skip_corrupt(name, sum(1 for _ in _tar_members(path, name, ReadStats())), error, stats)
+        return
+    yield from _tar_members(path, name, stats)
+
+
+def _tar_members(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
+    """The games of the SGF and gzipped-SGF members of a (compressed) tar, unchecked."""
+    try:
+        stream = _open_decompressed(path)[0]
     except OSError as e:
         stats.skip("unreadable file", name, str(e))
         return
@@ -469,6 +600,9 @@ def _iter_tar(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
                     kind = _kind(member.name)
                     if not member.isfile() or kind not in ("sgf", "gz"):
                         continue
+                    if member.size > MAX_FILE_BYTES:
+                        _skip_too_large(f"{name}:{member.name}", stats)
+                        continue
                     member_file = tar.extractfile(member)
                     assert member_file is not None  # isfile() members always have a file
                     data = member_file.read()
@@ -482,18 +616,21 @@ def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
     """SGF and gzipped-SGF members of a zip, in archive order, nothing extracted."""
     try:
         archive = zipfile.ZipFile(path)
-    except _ARCHIVE_ERRORS as e:
+    except _ZIP_ERRORS as e:
         stats.skip("bad archive", name, f"{type(e).__name__}: {e}")
         return
     with archive:
         for info in archive.infolist():
             kind = _kind(info.filename)
-            if info.is_dir() or kind not in ("sgf", "gz"):
+            if kind not in ("sgf", "gz"):  # folders too ("a.sgf/"); is_dir() fails on an empty name
                 continue
             member_name = f"{name}:{info.filename}"
+            if info.file_size > MAX_FILE_BYTES:  # zipfile never returns more than file_size
+                _skip_too_large(member_name, stats)
+                continue
             try:
                 data = archive.read(info)
-            except (*_ARCHIVE_ERRORS, RuntimeError) as e:  # RuntimeError: encrypted or unknown method
+            except _ZIP_ERRORS as e:
                 stats.skip("bad archive member", member_name, f"{type(e).__name__}: {e}")
                 continue
             yield from _iter_data(data, member_name, stats, gzipped=kind == "gz")
@@ -506,40 +643,60 @@ def _iter_file(path: Path, name: str, kind: str, stats: ReadStats) -> Iterator[t
         yield from _iter_zip(path, name, stats)
     else:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
         except OSError as e:
             stats.skip("unreadable file", name, str(e))
+            return
+        if len(data) > MAX_FILE_BYTES:
+            _skip_too_large(name, stats)
             return
         yield from _iter_data(data, name, stats, gzipped=kind == "gz")
 
 
-def _walk(folder: Path) -> list[Path]:
-    """Files under ``folder``, recursively, sorted by their path inside it."""
-    found = [Path(parent, file) for parent, _, files in os.walk(folder) for file in files]
+def _walk(folder: Path, stats: ReadStats) -> list[Path]:
+    """The files of a kind this module reads under ``folder``, recursively, sorted by their path inside it.
+
+    Counted instead: a folder that cannot be listed, as "unreadable folder" (os.walk would
+    pass over it), and a FIFO or device with such a name, as "unreadable file" (reading it
+    could wait forever).
+    """
+
+    def unreadable(error: OSError) -> None:
+        stats.skip("unreadable folder", str(error.filename), error.strerror or str(error))
+
+    found = []
+    for parent, _, files in os.walk(folder, onerror=unreadable):
+        for file in files:
+            path = Path(parent, file)
+            if _kind(file) is None:
+                continue
+            if path.exists() and not path.is_file():  # a dangling link is left to fail on opening
+                stats.skip("unreadable file", str(path), "not a regular file")
+                continue
+            found.append(path)
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
 def _iter_source(path: Path, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
     if path.is_dir():
         prefix = path.resolve().name  # names say "tygem/x.sgfs.gz" however the folder was spelt
-        for file in _walk(path):
-            kind = _kind(file.name)
-            if kind is None:
-                continue
+        for file in _walk(path, stats):
             inside = file.relative_to(path).as_posix()
-            yield from _iter_file(file, f"{prefix}/{inside}" if prefix else inside, kind, stats)
+            yield from _iter_file(file, f"{prefix}/{inside}" if prefix else inside, _kind(file.name), stats)
     else:
         # a file named explicitly is read as SGF text whatever its name
         yield from _iter_file(path, path.name, _kind(path.name) or "sgf", stats)
 
 
-def source_files(source: str | os.PathLike) -> list[Path]:
+def source_files(source: str | os.PathLike, stats: ReadStats | None = None) -> list[Path]:
     """The files :func:`iter_sgf_blobs` reads for ``source``, in its order: the readable
-    kinds inside a folder, or the file itself. Lets callers split a folder's work by file."""
+    kinds inside a folder, or the file itself. Lets callers split a folder's work by file;
+    folders that cannot be listed are counted in ``stats``."""
     path = Path(source)
     _check_exists(path)
     if path.is_dir():
-        return [file for file in _walk(path) if _kind(file.name) is not None]
+        return _walk(path, stats if stats is not None else ReadStats())
     return [path]
 
 
@@ -596,12 +753,19 @@ def _read_records(paths: list[Path], stats: ReadStats, size: int | None) -> Iter
 # ---------------------------------------------------------------- writing
 
 
+RULES = "Chinese"  # SGF RU for gonet's rules: area scoring, positional superko, no suicide
+
+
 def game_to_sgf(record: GameRecord, program: tuple[str, str] = ("gonet", ""), black: str | None = None,
-                white: str | None = None) -> str:
-    """SGF text of a record (setup, PL when White starts, moves, KM, HA, RE), via sgfmill."""
+                white: str | None = None, date: str | None = None) -> str:
+    """SGF text of a record (setup, PL when White starts, moves, KM, HA, RE, RU, DT when
+    given as ``YYYY-MM-DD``), via sgfmill."""
     game = sgf.Sgf_game(size=record.size)
     root = game.get_root()
     root.set("AP", program)
+    root.set("RU", RULES)
+    if date:
+        root.set("DT", date)
     root.set("KM", float(record.komi))
     if record.handicap:
         root.set("HA", record.handicap)

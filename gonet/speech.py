@@ -17,6 +17,7 @@ import math
 import os
 import re
 import wave
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -72,10 +73,25 @@ def log_mel(samples: np.ndarray) -> torch.Tensor:
     return torch.log(mel_filterbank() @ spec + 1e-6)
 
 
-class SpokenDigits(Dataset):
-    """(log-mel (N_MELS, T), digit) for the recordings whose names pass ``keep(digit, speaker, index)``."""
+def add_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """``samples`` plus white Gaussian noise at ``snr_db`` dB below the recording's mean power."""
+    power = float(np.mean(samples.astype(np.float64) ** 2))
+    noise = np.random.default_rng(seed).standard_normal(len(samples)) * math.sqrt(power / 10 ** (snr_db / 10))
+    return (samples + noise).astype(np.float32)
 
-    def __init__(self, folder: str | Path | None = None, keep=lambda digit, speaker, index: True):
+
+def fixed_length(spec: torch.Tensor, frames: int) -> torch.Tensor:
+    """(N_MELS, T) → (N_MELS, frames) by linear interpolation along time: a fully connected
+    net needs a fixed input size, and stretching also evens out the speaking rate."""
+    return torch.nn.functional.interpolate(spec[None], size=frames, mode="linear", align_corners=True)[0]
+
+
+class SpokenDigits(Dataset):
+    """(log-mel (N_MELS, T), digit) for the recordings whose names pass ``keep(digit, speaker, index)``;
+    with ``snr_db`` each recording gets its own fixed white noise at that signal-to-noise ratio."""
+
+    def __init__(self, folder: str | Path | None = None, keep=lambda digit, speaker, index: True,
+                 snr_db: float | None = None):
         folder = Path(folder) if folder else default_folder()
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: no FSDD recordings folder; pass --data FOLDER")
@@ -84,7 +100,12 @@ class SpokenDigits(Dataset):
             m = NAME.match(path.name)
             if m and keep(int(m[1]), m[2], int(m[3])):
                 self.items.append((path, int(m[1]), m[2]))
-        self.features = [log_mel(read_wav(p)) for p, _, _ in self.items]
+        self.features = [log_mel(self._samples(p, snr_db)) for p, _, _ in self.items]
+
+    @staticmethod
+    def _samples(path: Path, snr_db: float | None) -> np.ndarray:
+        samples = read_wav(path)
+        return samples if snr_db is None else add_noise(samples, snr_db, zlib.crc32(path.name.encode()))
 
     def __len__(self) -> int:
         return len(self.items)

@@ -1,13 +1,14 @@
 """The gymnasium environment: API conformance, masks, rules through step, seeding, rendering."""
 
 import os
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import gonet.env  # noqa: F401  (registers gonet/Go-v0)
 from gonet.coords import vertex_to_idx
 from gonet.env import GoEnv
 
@@ -23,6 +24,18 @@ def v(vertex, size=9):
 def test_check_env_passes(kwargs):
     """gymnasium's own checker accepts the env (self-play, vs random, 19x19 with features)."""
     check_env(GoEnv(**kwargs), skip_render_check=True)
+
+
+def test_import_gonet_registers_the_env_cheaply():
+    """A bare ``import gonet`` registers ``gonet/Go-v0`` without loading numba, torch or
+    the env module; ``gym.make`` then builds the env."""
+    code = ("import sys, gonet, gymnasium as gym\n"
+            "assert 'gonet/Go-v0' in gym.registry\n"
+            "heavy = [m for m in ('numba', 'torch', 'gonet.env') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "assert gym.make('gonet/Go-v0', size=9).action_space.n == 82\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_registered_id_makes_the_env():
@@ -133,4 +146,17 @@ def test_bad_configuration_is_refused():
     with pytest.raises(ValueError):
         GoEnv(size=7)
     with pytest.raises(ValueError):
-        GoEnv(size=9, features=True)
+        GoEnv(size=9, illegal="ignore")
+
+
+@pytest.mark.parametrize("size", [9, 13])
+def test_policy_opponent_and_features_on_small_boards(size):
+    """The shipped 19x19 net answers on 9x9 and 13x13 (its bias mapped to the size), and
+    the 48 feature planes come in the board's shape."""
+    env = GoEnv(size=size, opponent="policy", features=True)
+    obs, _ = env.reset(seed=0)
+    assert obs["features"].shape == (48, size, size)
+    obs, reward, terminated, truncated, info = env.step(v("C3", size))
+    assert not terminated and info["move_number"] == 2
+    reply = env.game.moves[1][1]
+    assert 0 <= reply < size * size and obs["action_mask"][reply] == 0

@@ -123,6 +123,75 @@ def test_legal_moves_mask():
     assert mask[vertex_to_idx("E5", 5)]
 
 
+def test_legal_moves_mask_includes_superko():
+    """The Numba mask leaves out the retake that positional superko forbids."""
+    g = _ko_game(superko=True)
+    g.play(25)
+    g.play(25)
+    mask = g.legal_moves()
+    assert not mask[vertex_to_idx("B4", 5)] and mask[vertex_to_idx("E5", 5)]
+
+
+def test_legal_moves_mask_equals_move_by_move_legality():
+    """Oracle: on random 5x5 games full of captures, kos and superko repeats, the mask
+    equals ``legality`` asked point by point, for both colours, after every move and undo."""
+    rng = np.random.default_rng(5)
+    superko_seen = 0
+    for _ in range(12):
+        g = Game(5, superko=True)
+        while not g.is_over() and g.move_number < 120:
+            for colour in (BLACK, WHITE):
+                expected = np.array([g.legality(i, colour) is None for i in range(26)])
+                np.testing.assert_array_equal(g.legal_moves(colour), expected)
+                superko_seen += sum(g.legality(i, colour) == "positional superko" for i in range(25))
+            g.play(int(rng.choice(np.flatnonzero(g.legal_moves()))))
+            if rng.random() < 0.2:
+                g.undo()  # undo must take the position out of the superko history again
+    assert superko_seen > 0
+
+
+@pytest.mark.parametrize("superko", [True, False])
+def test_legal_moves_kernel_matches_legality_in_random_games(superko):
+    """The legal_moves kernel equals asking legality point by point (superko included), over
+    random 5x5 games long enough for kos, captures and repeated positions; copies and
+    undone games too."""
+    rng = np.random.default_rng(7)
+    for _ in range(15):
+        g = Game(5, superko=superko)
+        while not g.is_over() and g.move_number < 120:
+            mask = g.legal_moves()
+            assert (mask == [g.legality(i) is None for i in range(26)]).all()
+            assert (g.copy().legal_moves() == mask).all()
+            g.play(int(rng.choice(np.flatnonzero(mask))) if rng.random() > 0.05 else 25)
+            if rng.random() < 0.1:
+                g.undo()
+
+
+def test_copy_is_independent_of_the_original():
+    """Copies share history snapshots, so neither side may write them: a copy and its
+    original each play and undo past the copy point without changing the other."""
+    moves = [vertex_to_idx(v, 9) for v in ("E5", "D5", "E4", "D4", "E3")]
+    g = Game(9, superko=True)
+    for m in moves:
+        g.play(m)
+    c = g.copy()
+    snapshot = g.board.state.copy(), list(g.moves)
+    c.undo()
+    c.undo()
+    c.play(vertex_to_idx("J9", 9))
+    assert (g.board.state == snapshot[0]).all() and g.moves == snapshot[1]
+    g.undo()
+    g.undo()
+    g.play(vertex_to_idx("A1", 9))
+    while c.moves:
+        c.undo()
+    assert not c.board.state[0].any()
+    fresh = Game(9, superko=True)
+    for m in moves[:3] + [vertex_to_idx("A1", 9)]:
+        fresh.play(m)
+    assert (g.board.state == fresh.board.state).all()
+
+
 def test_score_and_result_with_komi():
     """Tromp-Taylor area with komi: Black owns the left 3 columns of 5x5, White the right 2."""
     g = Game(5, komi=0.5)
@@ -157,3 +226,17 @@ def test_from_record_and_check_record():
     assert check_record(bad) == "W E5 (move 3): point occupied"
     clash = GameRecord(**{**rec.__dict__, "setup": rec.setup + [(WHITE, vertex_to_idx("C3", 9))]})
     assert "setup W C3" in check_record(clash)
+
+
+def test_score_after_dead_stones_come_off_and_groups():
+    """score(dead) is Tromp-Taylor after the dead stones are lifted (the rule of GTP
+    final_score and the board); group lists a chain's stones."""
+    g = Game(5, komi=0.5)
+    for vertex in ("B2", "D4", "C2"):
+        g.play(vertex_to_idx(vertex, 5))
+    assert g.score() == 2 - 1 - 0.5  # the empty region touches both colours: nobody's
+    d4 = vertex_to_idx("D4", 5)
+    assert g.score([d4]) == 25 - 0.5 and g.result([d4]) == "B+24.5"
+    assert g.board.colour_at(d4) != 0  # the game itself is untouched
+    assert sorted(g.group(vertex_to_idx("B2", 5))) == sorted(vertex_to_idx(v, 5) for v in ("B2", "C2"))
+    assert g.group(vertex_to_idx("A1", 5)) == []

@@ -129,3 +129,63 @@ def test_real_data_when_present(shared_data):
     assert x.shape == (10000, 1, 28, 28) and sorted(set(y.tolist())) == list(range(10))
     samples = speech.read_wav(shared_data / "fsdd" / "recordings" / "7_jackson_32.wav")
     assert samples.dtype == np.float32 and 0.1 < len(samples) / 8000 < 2.5
+
+
+def test_load_split_holds_out_a_fixed_disjoint_validation_set(fake_mnist):
+    """The validation images come out of the training set, the same ones every call, and
+    train + val is the whole training set."""
+    a, b = mnist.load_split(fake_mnist, val=50), mnist.load_split(fake_mnist, val=50)
+    assert len(a["train"][0]) == 150 and len(a["val"][0]) == 50 and len(a["test"][0]) == 100
+    assert torch.equal(a["val"][0], b["val"][0])
+    full, _ = mnist.load("train", fake_mnist)
+    rows = {tuple(img.flatten().tolist()) for img in torch.cat([a["train"][0], a["val"][0]])}
+    assert rows == {tuple(img.flatten().tolist()) for img in full}
+
+
+def test_fc_model_file_round_trip(fake_mnist, tmp_path):
+    """The fully connected MNIST net saves with its own kind and loads back as that net."""
+    mnist.train(tmp_path, fake_mnist, epochs=1, batch_size=50, progress=False, max_time=None, kind="mnist-fc")
+    net = mnist.load_net(tmp_path / "mnist-fc.pt")
+    assert isinstance(net[1], torch.nn.Linear) and net[1].out_features == 512
+    torch.save({"format": "gonet-other"}, tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="not a gonet MNIST model"):
+        mnist.load_net(tmp_path / "x.pt")
+
+
+def test_fit_early_stopping_keeps_the_best_epoch():
+    """Whatever the run does after its best validation epoch, the net ends with that epoch's
+    weights; it stops once ``patience`` epochs bring nothing better."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from gonet.classify import accuracy, fit_early_stopping
+    from gonet.nets import fc_net
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 2, generator=gen)
+    y = (x[:, 0] * x[:, 1] > 0).long()  # XOR of the signs
+    noisy = torch.where(torch.rand(400, generator=gen) < 0.3, 1 - y, y)  # noisy labels invite over-fitting
+    torch.manual_seed(0)
+    net = fc_net(2, [32, 32], 2)
+    train = DataLoader(TensorDataset(x[:200], noisy[:200]), 20, shuffle=True)
+    val = DataLoader(TensorDataset(x[200:], y[200:]), 200)
+    seen = []
+    result = fit_early_stopping(net, train, val, max_epochs=30, lr=1e-2, patience=2,
+                                on_epoch=lambda e, loss, err: seen.append(err))
+    assert result["val_error"] == min(seen) and seen[result["best_epoch"] - 1] == min(seen)
+    assert 1 - accuracy(net, val) == pytest.approx(min(seen))
+    assert result["epochs"] == len(seen) and (result["epochs"] == 30 or result["epochs"] - result["best_epoch"] == 2)
+    assert min(seen) < 0.2
+
+
+def test_noise_at_a_stated_snr_and_fixed_length():
+    """White noise comes out at the asked signal-to-noise ratio, the same for the same seed;
+    stretching a spectrogram keeps its first and last frames."""
+    t = np.arange(8000) / 8000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    noisy = speech.add_noise(tone, 10.0, seed=3)
+    snr = 10 * np.log10(np.mean(tone.astype(np.float64) ** 2) / np.mean((noisy - tone).astype(np.float64) ** 2))
+    assert snr == pytest.approx(10.0, abs=0.2)
+    assert np.array_equal(noisy, speech.add_noise(tone, 10.0, seed=3))
+    spec = torch.arange(40 * 7, dtype=torch.float32).reshape(40, 7)
+    fixed = speech.fixed_length(spec, 32)
+    assert fixed.shape == (40, 32) and torch.equal(fixed[:, 0], spec[:, 0]) and torch.allclose(fixed[:, -1], spec[:, -1])

@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from gonet.nets import PolicyConfig, PolicyNet, conv_core, parameter_count
+from gonet.nets import PolicyConfig, PolicyNet, conv_core, parameter_count, resized_point_bias
 
 
 def test_conv_core_reproduces_hand_computed_cross_correlation():
@@ -69,6 +69,31 @@ def test_parameter_count_of_the_match_net():
     assert net.config.name == "l13k192"
 
 
+def test_point_bias_maps_to_other_sizes_by_edge_distance():
+    """On 9x9 each point takes the 19x19 bias of the point as far from its nearer edges
+    (A1 <- A1, G3 <- Q3, C7 <- C17, G7 <- Q17, J9 <- T19, centre E5 <- E15); bilinear keeps
+    the corners; zero is zero; the trained size is unchanged; the logits have the board's
+    shape, and a value net gives logits and values on other sizes."""
+    bias = torch.arange(361.0)
+    edge = resized_point_bias(bias, 19, 9).view(9, 9)
+    grid = bias.view(19, 19)
+    for (r, c), (r19, c19) in {(8, 0): (18, 0), (6, 6): (16, 16), (4, 4): (4, 4), (2, 2): (2, 2),
+                               (0, 8): (0, 18), (2, 6): (2, 16)}.items():
+        assert edge[r, c] == grid[r19, c19]
+    bilinear = resized_point_bias(bias, 19, 13, "bilinear").view(13, 13)
+    assert bilinear[0, 0] == grid[0, 0] and bilinear[12, 12] == grid[18, 18]
+    assert not resized_point_bias(bias, 19, 9, "zero").any()
+    assert resized_point_bias(bias, 19, 19) is bias
+    net = PolicyNet(PolicyConfig(filters=4, layers=2))
+    assert net(torch.zeros(2, 48, 13, 13)).shape == (2, 169)
+    assert resized_point_bias(bias, 19, 25).view(25, 25)[12, 12] == grid[9, 9]  # larger: the centre repeats
+    from gonet.game import Game
+    from gonet.policy import Policy
+
+    probs, values = Policy(PolicyNet(PolicyConfig(filters=4, layers=2, value_head=True))).evaluate([Game(9)])
+    assert probs.shape == (1, 82) and values.shape == (1,) and abs(values[0]) <= 1
+
+
 def test_value_head_returns_logits_and_values():
     """With ``value_head`` the net returns the same logits as the policy alone plus one
     value in [-1, 1] per position; it needs each position's komi; without it the net
@@ -86,15 +111,17 @@ def test_value_head_returns_logits_and_values():
     assert isinstance(plain(x), torch.Tensor) and not any(k.startswith("value_head") for k in plain.state_dict())
 
 
-def test_value_head_sees_komi_and_the_whole_board():
+def test_value_head_sees_komi_and_the_whole_board_of_any_size():
     """The head's inputs: the komi (from the side to move's view) changes the value, and so
-    does a change at a single point of the trunk's features."""
+    does a change at a single corner point of the trunk's features; it has no per-point
+    weights, so a 9x9 board goes through the same head."""
     from gonet.nets import ValueHead
 
     torch.manual_seed(0)
-    head = ValueHead(channels=4, board_size=19)
+    head = ValueHead(channels=4)
     features = torch.rand(1, 4, 19, 19)
     assert head(features, torch.tensor([7.5])) != head(features, torch.tensor([-7.5]))
     moved = features.clone()
     moved[0, :, 18, 18] += 5
     assert head(moved, torch.tensor([7.5])) != head(features, torch.tensor([7.5]))
+    assert head(torch.rand(2, 4, 9, 9), torch.zeros(2)).shape == (2,)

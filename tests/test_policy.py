@@ -271,8 +271,10 @@ def test_predict_masks_illegal_moves_and_batches():
     assert batch.shape == (2, 362) and np.allclose(batch[0], probs)
     averaged = policy.predict(game, symmetries=8)
     assert abs(averaged.sum() - 1) < 1e-5 and averaged[vertex_to_idx("D4", 19)] == 0
-    with pytest.raises(ValueError, match="plays 19x19"):
-        policy.predict(Game(9))
+    small = policy.predict(Game(9), symmetries=8)  # other sizes play through the mapped bias
+    assert small.shape == (82,) and abs(small.sum() - 1) < 1e-5
+    with pytest.raises(ValueError, match="one board size"):
+        policy.predict([game, Game(9)])
 
 
 def test_symmetry_average_of_a_symmetric_net_is_unchanged():

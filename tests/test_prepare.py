@@ -1,6 +1,15 @@
 """gonet prepare: shards replay to the same games, bad records are counted, runs resume."""
 
+import gzip
+import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +109,167 @@ def test_cli_prepare_prints_summary(corpus, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "read 7 games, 280 positions; skipped 2 (illegal move: 1, not text: 1)" in printed
     assert main(["prepare", str(tmp_path / "missing"), "--out", str(tmp_path / "o2")]) == 2
+
+
+def run_result(out) -> tuple[dict, list]:
+    """What a prepared folder holds, less timing: the manifest and each listed shard's arrays."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.pop("seconds")
+    shards = [{key: value.tolist() for key, value in np.load(out / "shards" / f"{s['name']}.npz").items()}
+              for s in manifest["shards"]]
+    return manifest, shards
+
+
+def keep_mtime(path, data: bytes) -> None:
+    """Rewrite ``path`` with ``data`` and put its mtime back, so that only its content tells."""
+    stat = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+CHANGES = {
+    # a file sorted before the others: every chunk after it moves (99 lost, 99 doubled in issue 11)
+    "file added first": lambda folder: (folder / "aaa.sgf").write_text(random_game_sgf(50) + random_game_sgf(51)),
+    "file removed": lambda folder: (folder / "illegal.sgf").unlink(),
+    "game appended": lambda folder: (folder / "games.sgf").write_text(
+        (folder / "games.sgf").read_text() + random_game_sgf(52)),
+    # same size, same mtime: only the content digest sees it
+    "move edited in place": lambda folder: keep_mtime(
+        folder / "games.sgf", (folder / "games.sgf").read_bytes().replace(b"KM[7]", b"KM[6]", 1)),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_resume_after_the_sources_changed_equals_a_fresh_run(corpus, tmp_path, monkeypatch, change):
+    """An interrupted run resumed after its sources changed: no game lost or doubled; the folder
+    holds exactly what a fresh run on the new sources gives."""
+    monkeypatch.setattr(prepare_module, "CHUNK_GAMES", 3)
+    out = tmp_path / "out"
+    prepare([str(corpus)], out, size=9, workers=1)
+    sorted((out / "shards").glob("*.json"))[-1].unlink()  # interrupted before its last chunk
+    CHANGES[change](corpus)
+    prepare([str(corpus)], out, size=9, workers=1)
+    prepare([str(corpus)], tmp_path / "fresh", size=9, workers=1)
+    assert run_result(out) == run_result(tmp_path / "fresh")
+    files = [sorted(path.name for path in (folder / "shards").iterdir()) for folder in (out, tmp_path / "fresh")]
+    assert files[0] == files[1]  # no stale shard left beside them
+
+
+def test_source_changed_during_the_run_stops_it(corpus, tmp_path, monkeypatch):
+    """A file changed between the scan and its chunk's turn stops the run with a one-line message;
+    running again gives the fresh result."""
+    monkeypatch.setattr(prepare_module, "CHUNK_GAMES", 3)
+    plan = prepare_module.plan_chunks
+
+    def plan_then_edit(*args):
+        chunks = plan(*args)
+        CHANGES["move edited in place"](corpus)
+        return chunks
+
+    monkeypatch.setattr(prepare_module, "plan_chunks", plan_then_edit)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"games\.sgf changed while prepare read it; run the same command again"):
+        prepare([str(corpus)], out, size=9, workers=1)
+    assert not (out / "manifest.json").exists()
+    monkeypatch.setattr(prepare_module, "plan_chunks", plan)
+    prepare([str(corpus)], out, size=9, workers=1)
+    prepare([str(corpus)], tmp_path / "fresh", size=9, workers=1)
+    assert run_result(out) == run_result(tmp_path / "fresh")
+
+
+def test_redo_interrupted_between_shard_and_marker(corpus, tmp_path, monkeypatch):
+    """A chunk redone after a change and killed after its shard but before its marker, then the
+    change undone: the old marker was removed first, so it cannot vouch for the new shard."""
+    monkeypatch.setattr(prepare_module, "CHUNK_GAMES", 3)
+    out = tmp_path / "out"
+    prepare([str(corpus)], out, size=9, workers=1)
+    games = corpus / "games.sgf"
+    original = games.read_bytes()
+    keep_mtime(games, original.replace(b"RE[B+R]", b"RE[W+R]"))  # every game: every chunk of the file
+    write_json = prepare_module._write_json
+
+    def killed_at_marker(path, data):
+        if path.parent.name == "shards":
+            raise KeyboardInterrupt
+        write_json(path, data)
+
+    monkeypatch.setattr(prepare_module, "_write_json", killed_at_marker)
+    with pytest.raises(KeyboardInterrupt):
+        prepare([str(corpus)], out, size=9, workers=1)
+    monkeypatch.setattr(prepare_module, "_write_json", write_json)
+    keep_mtime(games, original)
+    prepare([str(corpus)], out, size=9, workers=1)
+    prepare([str(corpus)], tmp_path / "fresh", size=9, workers=1)
+    assert run_result(out) == run_result(tmp_path / "fresh")
+
+
+def test_corrupt_archive_and_unreadable_folder_are_counted(corpus, tmp_path, monkeypatch):
+    """A .tar.gz failing its CRC gives no game to the shards, each counted as "corrupt archive";
+    an unreadable sub-folder is counted as "unreadable folder"."""
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        for i in range(2):
+            data = random_game_sgf(60 + i).encode()
+            info = tarfile.TarInfo(f"g{i}.sgf")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    blob = gzip.compress(tar.getvalue())
+    (corpus / "bad.tar.gz").write_bytes(blob[:-8] + bytes(b ^ 1 for b in blob[-8:-4]) + blob[-4:])  # CRC flipped
+    (corpus / "locked").mkdir()
+    scandir = os.scandir
+
+    def refuse_locked(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
+    manifest = prepare([str(corpus)], tmp_path / "out", size=9, workers=1)
+    assert manifest["games"] == 7
+    assert manifest["skipped"] == {"corrupt archive": 2, "illegal move": 1, "not text": 1, "unreadable folder": 1}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads process states from /proc")
+def test_workers_exit_soon_after_kill_9_of_prepare(corpus, tmp_path):
+    """kill -9 of prepare: its workers (here stuck in a chunk) are gone within seconds, not minutes."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = (
+        "import os, sys, time\n"
+        "import gonet.prepare as p\n"
+        "p.CHUNK_GAMES = 1\n"
+        "def stuck(chunk, *args):\n"
+        "    open(os.path.join(sys.argv[1], str(os.getpid())), 'w').close()\n"
+        "    time.sleep(120)\n"
+        "p.prepare_chunk = stuck\n"
+        "p.prepare([sys.argv[2]], sys.argv[3], size=9, workers=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(prepare_module.__file__).parents[1])}
+    main_process = subprocess.Popen([sys.executable, "-c", script, str(pids), str(corpus), str(tmp_path / "out")],
+                                    env=env, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and main_process.poll() is None:
+            time.sleep(0.05)
+            workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2
+        main_process.kill()
+        main_process.wait()
+        deadline = time.monotonic() + 10  # they check every 0.2 s; slack for a loaded machine
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(alive, workers))
+    finally:
+        main_process.kill()
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -11,15 +11,19 @@ import random
 import statistics
 import tarfile
 import tempfile
+import time
 import zipfile
+import zlib
 from pathlib import Path
 
+import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sgfmill import sgf as sgfmill_sgf
 
 from gonet.coords import BLACK, WHITE, vertex_to_idx
+import gonet.sgf as sgf_module
 from gonet.sgf import (
     GameRecord,
     ReadStats,
@@ -27,6 +31,7 @@ from gonet.sgf import (
     iter_sgf_blobs,
     parse_game,
     read_records,
+    source_files,
     split_games,
 )
 
@@ -204,6 +209,9 @@ def test_player_to_move_first(sgf_text, first):
         ("(;SZ[19:13])", "bad board size"),
         ("(;SZ[big])", "bad board size"),
         ("(;KM[six])", "bad KM"),
+        ("(;KM[1e308])", "bad KM"),  # would be inf in the shards' float32 komi
+        ("(;KM[-1001])", "bad KM"),
+        ("(;KM[nan])", "bad KM"),
         ("(;HA[x])", "bad HA"),
         ("(;HA[-1])", "bad HA"),
         ("(;PL[X])", "bad PL"),
@@ -244,6 +252,43 @@ def test_encodings():
     assert skip_reason("(;SZ[9];B[ee])".encode("utf-16")) == "not text"
 
 
+@pytest.mark.parametrize(
+    "charset, result",
+    [
+        ("zlib", "W+é"),  # bytes codecs: sgfmill took them, then failed on RE with a LookupError
+        ("hex", "W+é"),
+        ("base64", "W+é"),
+        ("bz2", "W+é"),
+        ("uu", "W+é"),
+        ("quopri", "W+é"),
+        ("rot13", "W+é"),  # a str-to-str codec: no text encoding either
+        ("klingon", "W+é"),  # no codec at all
+        ("latin-1", "W+é"),
+        ("UTF-16", "bad encoding"),  # a text encoding that RE is not in
+        ("punycode", "bad encoding"),  # a codec whose own error is a UnicodeError
+    ],
+)
+def test_charset_that_is_no_text_encoding_reads_as_latin1(charset, result):
+    """A CA naming no text encoding is read as ISO-8859-1, as if absent; never an exception but SgfError."""
+    data = f"(;CA[{charset}]SZ[9]RE[W+é];B[ee])".encode("latin-1")
+    try:
+        record = parse_game(data, "t.sgf")
+    except SgfError as e:
+        assert e.reason == result
+    else:
+        assert (record.result, record.moves) == (result, [(BLACK, 40)])
+
+
+def test_bytes_codec_charset_costs_no_other_game(tmp_path):
+    """One file with CA[zlib] among others: the run reads every game (it used to end with a traceback)."""
+    (tmp_path / "a.sgf").write_bytes(game(";B[aa]"))
+    (tmp_path / "b.sgf").write_bytes(b"(;CA[zlib]SZ[9]RE[B+R];B[bb])")
+    (tmp_path / "c.sgf").write_bytes(game(";B[cc]"))
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)], [(BLACK, 10)], [(BLACK, 20)]]
+    assert records[1].result == "B+R" and not stats.skipped
+
+
 def test_sgf_error_message_and_pickle():
     """SgfError is a ValueError naming the record and reason, and survives pickling (for workers)."""
     with pytest.raises(ValueError) as info:
@@ -282,12 +327,29 @@ def test_collection_with_broken_middle_game():
         # a stray ']' breaks the game; reading resumes at the next root, not inside a variation
         (b"(;GM[1];B[aa]](;W[bb]))(;FF[4];B[cc])", [b"(;GM[1];B[aa]](;W[bb]))", b"(;FF[4];B[cc])"]),
         (b"(;GM[1];B[aa]", [b"(;GM[1];B[aa]"]),
+        # cut inside a comment: the '[' never closed must not take the next game with it
+        (b"(;GM[1]C[cut\n(;GM[1];B[bb])", [b"(;GM[1]C[cut\n", b"(;GM[1];B[bb])"]),
+        (b"(;GM[1]C[cut\\\n(;FF[4];B[bb])", [b"(;GM[1]C[cut\\\n", b"(;FF[4];B[bb])"]),  # cut after a '\\'
+        (b"(;GM[1];B[\n(;SZ[9];B[bb])", [b"(;GM[1];B[\n", b"(;SZ[9];B[bb])"]),
+        (b"(;GM[1];B[aa](;W[\n(;ST[2];B[bb])", [b"(;GM[1];B[aa](;W[\n", b"(;ST[2];B[bb])"]),
+        # a comment may hold parentheses and a '(;' that opens no root
+        (b"(;C[see (;B[aa\\]) here];B[aa])(;B[bb])", [b"(;C[see (;B[aa\\]) here];B[aa])", b"(;B[bb])"]),
         (b"no games here", []),
     ],
 )
 def test_split_games_table(data, expected):
     """split_games cuts a collection into games by bracket matching, resynchronising after broken ones."""
     assert split_games(data) == expected
+
+
+def test_split_games_stays_linear():
+    """A value holding many roots (each a broken game of its own) splits in linear time, not by
+    rescanning to the end for each: 80,000 of them in 400 kB take about a second."""
+    data = b"(;GM[1]C[" + b"(;GM[" * 80_000 + b"]"
+    started = time.perf_counter()
+    games = split_games(data)
+    assert len(games) == 80_001 and b"".join(games) == data
+    assert time.perf_counter() - started < 10  # 0.3-1.5 s on the dev box; rescanning took minutes
 
 
 def test_collection_resyncs_after_unclosed_game(tmp_path):
@@ -297,6 +359,25 @@ def test_collection_resyncs_after_unclosed_game(tmp_path):
     records, stats = read_all([path])
     assert [(r.name, r.moves) for r in records] == [("c.sgf#1", [(BLACK, 20)]), ("c.sgf#2", [(WHITE, 60)])]
     assert stats.skipped == {"parse error": 1}
+
+
+TRUNCATED = (FIXTURES / "handicap.sgf").read_bytes().rstrip()  # comments with ']' and '(', setup, a long root
+INTACT = (FIXTURES / "small_9x9.sgf").read_bytes()  # variations
+
+
+@pytest.mark.parametrize("separator", [b"\n", b""])
+def test_game_cut_at_any_byte_costs_only_itself(tmp_path, separator):
+    """A game cut short at any byte, then an intact game: the intact one is read, the cut one is one skip.
+
+    (It used to be that a cut inside a property value swallowed the next game: 0 read.)
+    """
+    expected = parse_game(INTACT)
+    path = tmp_path / "c.sgf"
+    for cut in range(2, len(TRUNCATED)):  # from "(;" to all but the closing ')'
+        path.write_bytes(TRUNCATED[:cut] + separator + INTACT)
+        records, stats = read_all([path])
+        assert (stats.games, sum(stats.skipped.values())) == (1, 1), (cut, stats.summary())
+        assert (records[0].name, records[0].moves, records[0].result) == ("c.sgf#1", expected.moves, "B+R"), cut
 
 
 def test_garbage_empty_and_text_files(tmp_path):
@@ -438,28 +519,40 @@ def random_games(count: int, seed: int = 0) -> list[bytes]:
     return games
 
 
-def test_truncated_gzip_keeps_the_games_before_the_cut(tmp_path):
-    """A cut-off .sgfs.gz is counted once as "unreadable gzip"; the games before the cut are still read."""
+def test_cut_short_gzip_yields_none_of_its_games(tmp_path):
+    """A cut-off .sgfs.gz cannot be checked (its CRC is at the end): no game of it is read, and each
+    game decoded before the cut is counted as "corrupt archive"."""
     games = random_games(100)
     whole = gzip.compress(b"".join(games))
     path = tmp_path / "cut.sgfs.gz"
     path.write_bytes(whole[: len(whole) // 2])
     records, stats = read_all([path])
-    assert stats.skipped["unreadable gzip"] == 1
-    assert 10 < len(records) < 100
-    assert [r.moves for r in records] == [parse_game(g).moves for g in games[: len(records)]]
-    assert [r.name for r in records] == [f"cut.sgfs.gz#{i}" for i in range(len(records))]
-    assert set(stats.skipped) <= {"unreadable gzip", "parse error"}  # the game cut in two
+    assert records == []
+    assert set(stats.skipped) == {"corrupt archive"} and 10 < stats.skipped["corrupt archive"] < 100
+
+
+def test_gzip_cut_at_any_byte_counts_every_game_before_the_cut(tmp_path, monkeypatch):
+    """A .sgfs.gz cut at any byte counts each game zlib decodes before the cut (at least one), also
+    when a read held output back under its size limit (small reads make that common)."""
+    monkeypatch.setattr(sgf_module, "_READ_CHUNK", 64)
+    text = b"".join(game(f";B[{c}{c}]C[{c * 200}]") + b"\n" for c in "abcdefghi")
+    data = gzip.compress(text)
+    path = tmp_path / "cut.sgfs.gz"
+    for cut in range(10, len(data) - 8, 3):
+        path.write_bytes(data[:cut])
+        decoded = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:cut])
+        records, stats = read_all([path])
+        assert records == [] and stats.skipped == {"corrupt archive": max(1, len(split_games(decoded)))}, cut
 
 
 def test_corrupt_gzip_files(tmp_path):
-    """A .gz that is not gzip at all, or cut inside its header, is one "unreadable gzip" skip."""
+    """A .gz that is not gzip at all is one "unreadable gzip"; one cut inside its header one "corrupt archive"."""
     (tmp_path / "a.sgf.gz").write_bytes(game(";B[ee]"))  # plain text named .gz
     (tmp_path / "b.sgf.gz").write_bytes(gzip.compress(game(";B[ee]"))[:5])
     (tmp_path / "c.sgf.gz").write_bytes(gzip.compress(game(";B[cc]")))
     records, stats = read_all([tmp_path])
     assert [r.name for r in records] == [f"{tmp_path.name}/c.sgf.gz"]
-    assert stats.skipped == {"unreadable gzip": 2}
+    assert stats.skipped == {"unreadable gzip": 1, "corrupt archive": 1}
 
 
 def test_tar_with_corrupt_gz_member(tmp_path):
@@ -469,19 +562,30 @@ def test_tar_with_corrupt_gz_member(tmp_path):
     path.write_bytes(make_archive("tar.gz", members))
     records, stats = read_all([path])
     assert [r.name for r in records] == ["t.tar.gz:a.sgf", "t.tar.gz:c.sgf"]
-    assert stats.skipped == {"unreadable gzip": 1}
+    assert stats.skipped == {"corrupt archive": 1}
 
 
 def test_truncated_tar_gz(tmp_path):
-    """A cut-off .tar.gz yields the members before the cut and counts one "truncated archive"."""
+    """A cut-off .tar.gz yields no game (it cannot be checked); the members before the cut are
+    counted as "corrupt archive"."""
     games = random_games(60)
     path = tmp_path / "cut.tar.gz"
     whole = make_archive("tar.gz", {f"g{i:02}.sgf": g for i, g in enumerate(games)})
     path.write_bytes(whole[: len(whole) // 2])
     records, stats = read_all([path])
+    assert records == []
+    assert set(stats.skipped) == {"corrupt archive"} and 5 < stats.skipped["corrupt archive"] < 60
+
+
+def test_sound_gzip_of_a_cut_tar_yields_the_members_before_the_cut(tmp_path):
+    """A tar cut short and then compressed passes the gzip check: its members before the cut are
+    read, and the cut is one "truncated archive"."""
+    data, offsets = tar_with_offsets(3)
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(gzip.compress(data[: offsets[2] + 100]))
+    records, stats = read_all([path])
+    assert [r.name for r in records] == ["cut.tar.gz:g0.sgf", "cut.tar.gz:g1.sgf"]
     assert stats.skipped == {"truncated archive": 1}
-    assert 5 < len(records) < 60
-    assert [r.name for r in records] == [f"cut.tar.gz:g{i:02}.sgf" for i in range(len(records))]
 
 
 def tar_with_offsets(count: int) -> tuple[bytes, list[int]]:
@@ -514,6 +618,59 @@ def test_plain_tar_with_garbled_header(tmp_path):
     assert stats.skipped == {"truncated archive": 1}
 
 
+def with_crc_of(altered: bytes, original: bytes) -> bytes:
+    """gzip of ``altered`` carrying ``original``'s CRC and length: sound deflate data, failing its CRC."""
+    assert len(altered) == len(original)
+    return gzip.compress(altered)[:-8] + gzip.compress(original)[-8:]
+
+
+THREE = {f"g{i}.sgf": game(f";B[{c}{c}];W[ee]") for i, c in enumerate("abc")}
+ALTERED = {**THREE, "g1.sgf": game(";B[bc];W[ee]")}  # one move moved, still a legal game
+
+
+@pytest.mark.parametrize(
+    "suffix, blob",
+    [
+        (".tar.gz", with_crc_of(make_archive("tar", ALTERED), make_archive("tar", THREE))),
+        (".sgfs.gz", with_crc_of(b"\n".join(ALTERED.values()), b"\n".join(THREE.values()))),
+    ],
+    ids=["tar.gz", "sgfs.gz"],
+)
+def test_stream_failing_its_crc_yields_none_of_its_games(tmp_path, caplog, suffix, blob):
+    """Altered data under a stale CRC (what gzip -t calls a CRC error): no game of it is read, each is
+    counted as "corrupt archive", and a warning names the file. (tarfile stopped before the CRC.)"""
+    path = tmp_path / f"x{suffix}"
+    path.write_bytes(blob)
+    records, stats = read_all([path])
+    assert records == []
+    assert stats.skipped == {"corrupt archive": 3}
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert caplog.records[0].getMessage().startswith(f"x{suffix}: corrupt archive (")
+    assert "3 games skipped" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "tar.bz2", "tar.xz"])
+def test_compressed_tar_corrupt_in_the_middle(tmp_path, kind):
+    """A byte flipped in the middle of a compressed tar: nothing read, counted as "corrupt archive"."""
+    blob = bytearray(make_archive(kind, {f"g{i:02}.sgf": g for i, g in enumerate(random_games(20))}))
+    blob[len(blob) // 2] ^= 0x10
+    path = tmp_path / f"x.{kind}"
+    path.write_bytes(bytes(blob))
+    records, stats = read_all([path])
+    assert records == [] and set(stats.skipped) == {"corrupt archive"}
+
+
+def test_multi_member_gzip_with_padding(tmp_path, monkeypatch):
+    """Every member of a multi-member gzip is read, across zero padding and across read chunks."""
+    monkeypatch.setattr(sgf_module, "_READ_CHUNK", 64)  # members span many chunks
+    games = random_games(6)
+    blob = gzip.compress(b"".join(games[:3])) + b"\0" * 100 + gzip.compress(b"".join(games[3:])) + b"\0" * 7
+    (tmp_path / "m.sgfs.gz").write_bytes(blob)
+    records, stats = read_all([tmp_path / "m.sgfs.gz"])
+    assert [r.moves for r in records] == [parse_game(g).moves for g in games]
+    assert not stats.skipped
+
+
 def test_zip_with_corrupt_member(tmp_path):
     """A zip member failing its CRC check is one "bad archive member"; the other members are read."""
     buffer = io.BytesIO()
@@ -528,6 +685,99 @@ def test_zip_with_corrupt_member(tmp_path):
     records, stats = read_all([path])
     assert [r.name for r in records] == ["z.zip:a.sgf", "z.zip:c.sgf"]
     assert stats.skipped == {"bad archive member": 1}
+
+
+@pytest.mark.parametrize(
+    "name, size, read",
+    [
+        ("big.sgf", 1000, True),  # exactly MAX_FILE_BYTES
+        ("big.sgf", 1001, False),
+        ("big.sgf.gz", 1000, True),
+        ("big.sgf.gz", 1001, False),  # the gzip bomb: a small file expanding past the cap
+        ("a.tar.gz:big.sgf", 1001, False),
+        ("a.tar.gz:big.sgf.gz", 1001, False),
+        ("a.zip:big.sgf", 1001, False),
+        ("a.zip:big.sgf", 1000, True),
+    ],
+)
+def test_file_over_max_bytes_is_one_skip(tmp_path, monkeypatch, name, size, read):
+    """A file or member over MAX_FILE_BYTES (after decompression) is one "too large" skip, read no
+    further; the other members of its archive are read."""
+    monkeypatch.setattr(sgf_module, "MAX_FILE_BYTES", 1000)
+    big = game(";B[ee]")
+    big += b" " * (size - len(big))
+    archive, _, member = name.rpartition(":")
+    data = gzip.compress(big) if member.endswith(".gz") else big
+    if archive:
+        members = {member: data, "b.sgf": game(";B[bb]")}
+        (tmp_path / archive).write_bytes(make_archive(archive.partition(".")[2], members))
+    else:
+        (tmp_path / member).write_bytes(data)
+    records, stats = read_all([tmp_path / (archive or member)])
+    assert [r.moves for r in records] == [[(BLACK, 40)]] * read + [[(BLACK, 10)]] * bool(archive)
+    assert stats.skipped == ({} if read else {"too large": 1})
+
+
+def test_unreadable_sub_folder_is_counted(tmp_path, monkeypatch):
+    """A sub-folder that cannot be listed is one "unreadable folder" skip (os.walk passed over it
+    silently), for read_records and for source_files; the rest of the corpus is read."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "a.sgf").write_bytes(game(";B[aa]"))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.sgf").write_bytes(game(";B[bb]"))
+    scandir = os.scandir
+
+    def refuse_locked(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)]]
+    assert stats.skipped == {"unreadable folder": 1}
+    listed = ReadStats()
+    assert source_files(tmp_path, listed) == [tmp_path / "ok" / "a.sgf"]
+    assert listed.skipped == {"unreadable folder": 1}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_in_a_folder_is_counted_not_read(tmp_path):
+    """A FIFO named like a record inside a folder is one "unreadable file"; reading it would wait forever."""
+    os.mkfifo(tmp_path / "pipe.sgf")
+    (tmp_path / "a.sgf").write_bytes(game(";B[aa]"))
+    records, stats = read_all([tmp_path])
+    assert [r.moves for r in records] == [[(BLACK, 0)]]
+    assert stats.skipped == {"unreadable file": 1}
+
+
+@pytest.mark.parametrize(
+    "patches, reason",
+    [
+        ({6: b"\xff\x00"}, "bad archive"),  # version needed to extract 25.5 (zipfile: NotImplementedError)
+        ({10: b"\x63\x00"}, "bad archive member"),  # compression method 99 (zipfile: NotImplementedError)
+        ({8: b"\x00\x08", 46: b"\xff"}, "bad archive"),  # a name flagged UTF-8 that is not (UnicodeDecodeError)
+        ({28: b"\x00\x00", 46: b""}, None),  # no name: passed over like a README (zipfile's is_dir: IndexError)
+    ],
+)
+def test_zip_with_a_garbled_central_directory(tmp_path, patches, reason):
+    """A zip whose central directory entry is garbled is one counted skip, or passed over if it lost
+    its name; never an exception (the fuzzer found these ending runs)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x.sgf", game(";B[aa]"))
+    data = bytearray(buffer.getvalue())
+    entry = data.index(b"PK\x01\x02")  # offsets below are from the start of this entry
+    for offset, value in patches.items():
+        if value:
+            data[entry + offset : entry + offset + len(value)] = value
+        else:  # the name's bytes removed, and the central directory's size with them
+            del data[entry + offset : entry + offset + len("x.sgf")]
+            end = data.index(b"PK\x05\x06")
+            data[end + 12 : end + 16] = (int.from_bytes(data[end + 12 : end + 16], "little") - 5).to_bytes(4, "little")
+    (tmp_path / "z.zip").write_bytes(bytes(data))
+    records, stats = read_all([tmp_path / "z.zip"])
+    assert records == [] and stats.skipped == ({reason: 1} if reason else {})
 
 
 @pytest.mark.parametrize("suffix", [".zip", ".tar.gz", ".tar"])
@@ -674,6 +924,112 @@ def test_fuzz_gz_and_archives_never_raise(data, wrapper, draw):
         path = Path(folder) / f"fuzz{suffix}"
         path.write_bytes(blob)
         check_read(path, blob)
+
+
+def fixture_games() -> list[bytes]:
+    """Every game of the fixtures that reads cleanly on its own."""
+    games = [g for path in sorted(FIXTURES.glob("*.sgf")) for g in split_games(path.read_bytes())]
+    good = []
+    for g in games:
+        try:
+            parse_game(g)
+        except SgfError:
+            continue
+        good.append(g)
+    return good
+
+
+GAMES = fixture_games()
+# damage keeps a game one game only if no '(;' but its root is in it, none can be made, and its
+# root still starts a game ("(;GM[" kept): so no variations, and no '(', ')', ';' or capital
+# letters written into it
+DAMAGEABLE = [g for g in GAMES if g.count(b"(;") == 1 and g.startswith(b"(;GM[")]
+ROOT = len(b"(;GM[")
+NO_NEW_GAME = [b for b in range(256) if b not in b"();" and not 65 <= b <= 90]
+
+
+@st.composite
+def damaged(draw, data: bytes) -> bytes:
+    """``data`` cut short, or with bytes flipped, inserted or deleted, past its root's "(;GM[" ."""
+    out = bytearray(data)
+    if draw(st.booleans()):
+        del out[draw(st.integers(ROOT, len(out) - 1)) :]
+    for _ in range(draw(st.integers(0 if len(out) < len(data) else 1, 4))):
+        pos = draw(st.integers(ROOT, len(out)))
+        op = draw(st.sampled_from(["flip", "insert", "delete"]))
+        if op == "insert":
+            out.insert(pos, draw(st.sampled_from(NO_NEW_GAME)))
+        elif pos < len(out) and out[pos] not in b"()":
+            if op == "flip":
+                out[pos] = draw(st.sampled_from(NO_NEW_GAME))
+            else:
+                del out[pos]
+    return bytes(out)
+
+
+@st.composite
+def collection(draw) -> tuple[bytes, list[bytes | None]]:
+    """A collection of 2-5 fixture games, some damaged -> (its bytes, each game if intact else None)."""
+    parts, intact = [], []
+    for _ in range(draw(st.integers(2, 5))):
+        if draw(st.booleans()):
+            parts.append(draw(damaged(draw(st.sampled_from(DAMAGEABLE)))))
+            intact.append(None)
+        else:
+            parts.append(draw(st.sampled_from(GAMES)))
+            intact.append(parts[-1])
+    separators = [draw(st.sampled_from([b"\n", b"", b" \r\n"])) for _ in parts]
+    return b"".join(sep + part for sep, part in zip(separators, parts)), intact
+
+
+def record_key(record: GameRecord) -> tuple:
+    """A record less its name, for comparing what was read with what was written."""
+    return (record.size, record.komi, record.handicap, record.result, tuple(record.setup), tuple(record.moves))
+
+
+@FUZZ
+@given(collection(), st.booleans())
+def test_fuzz_collection_loses_no_intact_game(made, gzipped):
+    """Damaged games beside intact ones in a collection (maybe gzipped): nothing raises, every game
+    in is read or skipped (games in = read + skipped), and every intact game is read as written."""
+    data, intact = made
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("c.sgfs.gz" if gzipped else "c.sgfs")
+        path.write_bytes(gzip.compress(data) if gzipped else data)
+        records, stats = read_all([path])
+    assert stats.games == len(records)
+    assert stats.games + sum(stats.skipped.values()) == len(intact)
+    read = {r.name.rpartition("#")[2]: record_key(r) for r in records}
+    for i, game_ in enumerate(intact):
+        if game_ is not None:
+            assert read.get(str(i)) == record_key(parse_game(game_)), (i, stats.summary())
+
+
+CONTAINED = random_games(4, seed=1)
+CONTAINERS = [
+    (".sgfs.gz", gzip.compress(b"".join(CONTAINED))),
+    *((f".{kind}", make_archive(kind, {f"g{i}.sgf": g for i, g in enumerate(CONTAINED)}))
+      for kind in ("tar.gz", "tar.bz2", "tar.xz", "zip")),
+]
+
+
+@FUZZ
+@given(st.sampled_from(CONTAINERS), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
+                                             min_size=1, max_size=3))
+def test_fuzz_damaged_container_never_yields_an_altered_game(container, flips):
+    """Bytes flipped anywhere in a CRC-checked container (.sgfs.gz, .tar.gz, .tar.bz2, .tar.xz, .zip):
+    nothing raises, and every game read is one of the games put in, unaltered."""
+    suffix, blob = container
+    blob = bytearray(blob)
+    for where, bits in flips:
+        blob[int(where * len(blob))] ^= bits
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"x{suffix}"
+        path.write_bytes(bytes(blob))
+        records, stats = read_all([path])
+    originals = {record_key(parse_game(g)) for g in CONTAINED}
+    assert all(record_key(r) in originals for r in records)
+    assert stats.games == len(records) and stats.games + sum(stats.skipped.values()) >= 1
 
 
 # ---------------------------------------------------------------- real data

@@ -44,30 +44,114 @@ def activation_of(net: nn.Module, x: torch.Tensor, layer: int, filter_index: int
     return cap.output[:, filter_index].flatten(1).sum(1)
 
 
-def maximize(net: nn.Module, shape: tuple[int, ...], layer: int | None = None, filter_index: int = 0,
-             class_index: int | None = None, l1: float = 0.0, steps: int = 200, lr: float = 0.05,
+BLUR_EVERY = 4  # blur every few steps, not each: a blur per step undoes the ascent (Yosinski et al. 2015)
+READABLE = {"l1": 0.002, "tv": 0.05, "jitter": 2, "blur": 0.6}  # the "fully regularised" settings of the docs
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Sum of |differences| between neighbouring inputs along every spatial axis of (1, C, ...)."""
+    return sum(x.diff(dim=d).abs().sum() for d in range(2, x.dim()))
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (1, C, ...) along each spatial axis (1-D or 2-D inputs)."""
+    radius = max(1, int(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    channels, spatial = x.shape[1], x.dim() - 2
+    for d in range(spatial):
+        shape = [1] * spatial
+        shape[d] = len(kernel)
+        weight = kernel.reshape(1, 1, *shape).expand(channels, 1, *shape)
+        padding = [0] * spatial
+        padding[d] = radius
+        conv = F.conv1d if spatial == 1 else F.conv2d
+        x = conv(x, weight, padding=padding, groups=channels)
+    return x
+
+
+def maximize(net: nn.Module, shape: tuple[int, ...], layer: int | None = None, filter_index: int | list[int] = 0,
+             class_index: int | list[int] | None = None, l1: float = 0.0, tv: float = 0.0, jitter: int = 0,
+             blur: float = 0.0, steps: int = 200, lr: float = 0.05,
              value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> torch.Tensor:
     """Activation maximisation by gradient ascent on the input.
 
     Target: a conv filter's summed activation (``layer``/``filter_index``) or a class logit
-    (``class_index``). ``l1`` weighs the "no ink" penalty ``l1 * |x|_1`` that keeps the
-    image sparse. Returns the input (1, *shape), clamped to ``value_range`` after each step.
+    (``class_index``). With no regulariser this is the plain ascent that finds the "easily
+    fooled" images (Nguyen et al. 2015): high scores, no digit. The regularisers are priors
+    that the image should look like data:
+
+    - ``l1``: weight of ``|x|_1``, "no ink" where the target does not need it;
+    - ``tv``: weight of the total variation, penalising isolated speckle (Mahendran & Vedaldi 2015);
+    - ``jitter``: each step scores a copy shifted by up to this many pixels, so the image
+      cannot depend on exact pixel positions (Olah et al. 2017, "transformation robustness");
+    - ``blur``: the sigma of a Gaussian blur applied every ``BLUR_EVERY`` steps, a low-pass
+      prior against high-frequency patterns (Yosinski et al. 2015).
+
+    A list of filters or classes optimises one image for each in a single batch, which costs
+    far less than one run each; the images do not interact (the net is in eval mode).
+    Returns the inputs (number of targets, *shape), clamped to ``value_range`` after each step.
     """
     net.eval()
+    chosen = filter_index if class_index is None else class_index
+    chosen = [chosen] if isinstance(chosen, int) else list(chosen)
+    rows = torch.arange(len(chosen))
     gen = torch.Generator().manual_seed(seed)
-    x = (0.1 * torch.rand((1, *shape), generator=gen)).requires_grad_(True)
+    x = (0.1 * torch.rand((len(chosen), *shape), generator=gen)).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
-    for _ in range(steps):
+    spatial = tuple(range(2, x.dim()))
+    for step in range(steps):
         opt.zero_grad()
+        seen = x
+        if jitter:
+            shifts = torch.randint(-jitter, jitter + 1, (len(spatial),), generator=gen).tolist()
+            seen = torch.roll(x, shifts, spatial)
         if class_index is not None:
-            target = net(x)[0, class_index]
+            target = net(seen)[rows, chosen].sum()
         else:
-            target = activation_of(net, x, layer or 0, filter_index)[0]
-        (-target + l1 * x.abs().sum()).backward()
+            with _Capture(conv_layers(net)[layer or 0]) as cap:
+                net(seen)
+            target = cap.output[rows, chosen].sum()  # each image's own filter, summed over its map
+        penalty = l1 * x.abs().sum() + (tv * total_variation(x) if tv else 0.0)
+        (-target + penalty).backward()
         opt.step()
         with torch.no_grad():
+            if blur and step % BLUR_EVERY == BLUR_EVERY - 1:
+                x.copy_(gaussian_blur(x, blur))
             x.clamp_(*value_range)
     return x.detach()
+
+
+def receptive_field(net: nn.Module, layer: int) -> tuple[int, int, float]:
+    """(size, jump, centre of unit 0) of conv ``layer``'s units along a spatial axis, in input
+    pixels/frames: unit i looks at ``centre + i * jump ± (size - 1) / 2``. Walks the
+    convolutions and pools before it in forward order (square kernels; the usual recurrence
+    r += (k - 1) j, centre += ((k - 1) / 2 - p) j, j *= s)."""
+    target = conv_layers(net)[layer]
+    size, jump, centre = 1, 1, 0.0
+    for module in net.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
+            k, s, p = (v if isinstance(v, int) else v[0] for v in (module.kernel_size, module.stride, module.padding))
+            size += (k - 1) * jump
+            centre += ((k - 1) / 2 - p) * jump
+            jump *= s
+        if module is target:
+            return size, jump, centre
+    raise AssertionError("conv_layers returned a module that net.modules() does not visit")
+
+
+@torch.inference_mode()
+def strongest_response(net: nn.Module, x: torch.Tensor, layer: int, filter_index: int
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each input of a batch (B, C, ...): one filter's largest response anywhere in its map
+    (the conv output, before ReLU), and where: (B, spatial dims) map coordinates."""
+    net.eval()
+    with _Capture(conv_layers(net)[layer]) as cap:
+        net(x)
+    fmap = cap.output[:, filter_index]  # (B, ...)
+    values, flat = fmap.flatten(1).max(1)
+    return values, torch.stack(torch.unravel_index(flat, fmap.shape[1:]), dim=1)
 
 
 def saliency(net: nn.Module, x: torch.Tensor, class_index: int | None = None) -> tuple[torch.Tensor, int]:

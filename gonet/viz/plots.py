@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from gonet.coords import BLACK, GTP_COLUMNS  # noqa: E402
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -22,8 +22,10 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def image_grid(images: np.ndarray, path: str | Path, title: str = "", cmap: str = "gray",
-               labels: list[str] | None = None, symmetric: bool = False) -> Path:
-    """A grid of 2-D images (N, H, W); ``symmetric`` centres the colour scale on 0 (weights)."""
+               labels: list[str] | None = None, symmetric: bool = False,
+               boxes: list[tuple[float, float, float, float]] | None = None) -> Path:
+    """A grid of 2-D images (N, H, W); ``symmetric`` centres the colour scale on 0 (weights);
+    ``boxes`` outlines (row0, col0, row1, col1) on each image (inclusive pixel bounds)."""
     n = len(images)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
@@ -36,8 +38,30 @@ def image_grid(images: np.ndarray, path: str | Path, title: str = "", cmap: str 
             ax.imshow(img, cmap=cmap, vmin=-limit if symmetric else None, vmax=limit if symmetric else None)
             if labels:
                 ax.set_title(labels[i], fontsize=7)
+            if boxes:
+                r0, c0, r1, c1 = boxes[i]
+                ax.add_patch(plt.Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False,
+                                           edgecolor="red", lw=1.2))
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def image_table(images: np.ndarray, path: str | Path, row_labels: list[str], col_labels: list[str],
+                title: str = "", cmap: str = "gray") -> Path:
+    """Images (R, C, H, W) in R labelled rows and C labelled columns, each image on its own scale."""
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols + 1.4, 1.3 * rows + 0.5), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(images[r, c], cmap=cmap)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_labels[c], fontsize=8)
+        axes[r, 0].set_ylabel(row_labels[r], fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
 
 
 def images_side_by_side(images: list[np.ndarray], titles: list[str], path: str | Path, cmaps=None) -> Path:
@@ -46,7 +70,7 @@ def images_side_by_side(images: list[np.ndarray], titles: list[str], path: str |
         ax.imshow(img, cmap=cmap)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def draw_board(ax, stones: np.ndarray, size: int, heat: np.ndarray | None = None, title: str = "",
@@ -89,4 +113,4 @@ def boards(panels: list[dict], size: int, path: str | Path, title: str = "") -> 
     for ax, panel in zip(axes.flat, panels):
         draw_board(ax, size=size, **panel)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,0 +1,447 @@
+"""PUCT Monte-Carlo tree search over a :class:`Game`: the policy proposes, the value judges.
+
+Rules, in order:
+1. **Candidates.** A node's children are its sensible moves: superko-legal
+   (``Game.legal_moves``, through the evaluator's legal-masked probabilities) and not
+   filling the mover's own eye; the net's probabilities over them are the priors, and
+   moves under ``PRUNE`` times the best prior are left out (as Leela Zero does: they would
+   not be visited at these budgets, and they fill memory in long analyses). Pass is
+   a child only when no sensible move is left; two passes end the game and the
+   Tromp-Taylor score is the value. (When to pass earlier is the player's rule: player.py.)
+2. **Selection** (AlphaGo Zero): from the root, the child maximising
+   Q + c_puct · P · √N / (1 + n), with Q the mean value for the side playing the move.
+   An unvisited child counts as Q = parent's Q − ``fpu_reduction`` · √(prior mass of the
+   visited children) (Leela Zero's first-play urgency): the search widens only when the
+   favourites disappoint.
+3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
+   pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
+   leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
+   as the score lead and the ownership map, their outcome z can be mixed into the value as
+   AlphaGo did, V = (1 − λ)·v + λ·z. λ (``mix``) is 0 by default: single random playouts
+   are noisy judges at these budgets (on the empty board they send a third of 48 visits to
+   moves the policy gives 4%; docs/benchmarks.md has the match). With a policy-only model
+   the value is then 0 everywhere and the search follows the prior.
+4. **Backup** of V along the path, the sign flipping at each level.
+5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
+   ends first, or a ``stop`` callback; a visit budget also ends once the runner-up cannot
+   catch the most visited move in the visits left.
+6. **Choice**: the most visited root child (ties: higher Q, then higher prior), or with a temperature a
+   sample from visits ** (1 / T).
+7. **Reuse**: a search at a position that follows from the root by moves in the tree (our
+   move, the opponent's reply) starts from that subtree with its statistics.
+
+The tree lives in two arrays indexed by node (``links`` int32, ``stats`` float64, rows
+named below; 60 bytes a node); a node's children are contiguous. Selection and backup are
+Numba kernels.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+from numba import njit
+
+from gonet.features import SENSIBLE, position_planes
+from gonet.game import Game
+from gonet.ownership import ownership
+
+# links rows
+MOVE, FIRST, COUNT, VISITS, VLOSS = range(5)  # no parent links: selection records its path
+# stats rows: VALUE* from the view of the side that played the node's move; SCORE* from Black's
+PRIOR, VALUE, VALUE_SQ, SCORE, SCORE_SQ = range(5)
+ROOT = 0
+PRUNE = 1e-3            # children with a prior under this times the best one are not made
+LCB_Z = 1.96            # lcb: winrate minus 1.96 standard errors
+UNLIMITED = 1 << 40     # a visit budget that never ends a search (analysis: time and ``stop`` do)
+
+
+class Evaluator(Protocol):
+    """What the search needs from a net: ``Policy`` with a value head is one."""
+
+    has_value: bool
+
+    def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(B, N*N+1) legal-masked probabilities, (B,) values in [-1, 1] for the side to move."""
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a search runs; the defaults are gonet's GTP defaults (about 1 s a move on 2 cores)."""
+
+    visits: int | None = None       # root visits to reach (None: no limit)
+    seconds: float | None = 0.9     # wall-clock budget per search (None: no limit); genmove ≈ 1 s
+    c_puct: float = 1.25            # exploration weight of the prior
+    fpu_reduction: float = 0.25     # unvisited children: parent's Q minus this · √(visited prior)
+    batch: int = 4                  # leaves per forward pass (virtual loss); 8 is faster but misreads ladders
+    mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z
+    playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
+    max_nodes: int = 2_000_000      # the tree stops growing here (120 MB; a long analysis)
+
+    def __post_init__(self):
+        if self.visits is None and self.seconds is None:
+            raise ValueError("a search needs a budget: visits or seconds")
+        if self.batch < 1 or (self.visits is not None and self.visits < 1):
+            raise ValueError("batch and visits must be at least 1")
+
+
+@dataclass
+class MoveInfo:
+    """One root child as analysis reports it; rates and scores from the mover's view."""
+
+    move: int
+    visits: int
+    winrate: float
+    prior: float
+    lcb: float
+    score_lead: float
+    score_stdev: float
+    pv: list[int]
+
+
+@njit(cache=True)
+def _select(links, stats, c_puct, fpu_reduction, path):
+    """Walk from the root to a leaf by PUCT, adding a virtual loss on the way; the path length.
+    A walk as long as ``path`` ends there (the node is then evaluated again, not expanded)."""
+    node = ROOT
+    links[VLOSS, node] += 1
+    path[0] = node
+    length = 1
+    while links[COUNT, node] > 0 and length < path.shape[0]:
+        first = links[FIRST, node]
+        end = first + links[COUNT, node]
+        visited_mass = 0.0
+        for c in range(first, end):
+            if links[VISITS, c] + links[VLOSS, c] > 0:
+                visited_mass += stats[PRIOR, c]
+        n_parent = links[VISITS, node]
+        parent_q = -stats[VALUE, node] / n_parent if n_parent > 0 else 0.0
+        fpu = parent_q - fpu_reduction * math.sqrt(visited_mass)
+        scale = c_puct * math.sqrt(n_parent + links[VLOSS, node])
+        best = -np.inf
+        chosen = first
+        for c in range(first, end):
+            n = links[VISITS, c] + links[VLOSS, c]
+            q = (stats[VALUE, c] - links[VLOSS, c]) / n if n > 0 else fpu
+            u = q + scale * stats[PRIOR, c] / (1 + n)
+            if u > best:
+                best = u
+                chosen = c
+        node = chosen
+        links[VLOSS, node] += 1
+        path[length] = node
+        length += 1
+    return length
+
+
+@njit(cache=True)
+def _backup(links, stats, path, length, value, score):
+    """Add a leaf's value (its side to move's view) and score (Black's) along the path."""
+    v = -value  # the leaf's stats belong to the side that moved into it
+    for i in range(length - 1, -1, -1):
+        node = path[i]
+        links[VISITS, node] += 1
+        links[VLOSS, node] -= 1
+        stats[VALUE, node] += v
+        stats[VALUE_SQ, node] += v * v
+        stats[SCORE, node] += score
+        stats[SCORE_SQ, node] += score * score
+        v = -v
+
+
+@njit(cache=True)
+def _revert(links, path, length):
+    """Take back the virtual loss of a path that will not be evaluated."""
+    for i in range(length):
+        links[VLOSS, path[i]] -= 1
+
+
+@njit(cache=True)
+def _compact(links, stats, root, new_links, new_stats):
+    """Copy ``root``'s subtree into the new arrays (breadth first, root at 0); its size."""
+    old_of = np.empty(new_links.shape[1], dtype=np.int64)
+    old_of[0] = root
+    new_links[:, 0] = links[:, root]
+    new_stats[:, 0] = stats[:, root]
+    size = 1
+    head = 0
+    while head < size:
+        old = old_of[head]
+        count = links[COUNT, old]
+        if count > 0:
+            first = links[FIRST, old]
+            new_links[FIRST, head] = size
+            for j in range(count):
+                new_links[:, size + j] = links[:, first + j]
+                new_stats[:, size + j] = stats[:, first + j]
+                old_of[size + j] = first + j
+            size += count
+        head += 1
+    return size
+
+
+def non_eye_points(game: Game) -> np.ndarray:
+    """bool[N*N + 1]: points that do not fill the mover's own eye (pass excluded); legality
+    comes from the evaluator's legal-masked probabilities."""
+    mask = np.zeros(game.pass_idx + 1, dtype=bool)
+    mask[: game.pass_idx] = position_planes(game)[SENSIBLE].reshape(-1) > 0
+    return mask
+
+
+class Search:
+    """A search tree that lives across moves; :meth:`run` grows it at a position."""
+
+    def __init__(self, evaluator: Evaluator, settings: SearchSettings = SearchSettings(), symmetries: int = 1,
+                 seed: int | None = None):
+        self.evaluator = evaluator
+        self.settings = settings
+        self.symmetries = symmetries
+        self.rng = np.random.default_rng(seed)
+        self.net_seconds = 0.0  # inside evaluator.evaluate, summed over runs (benchmarks)
+        self.run_seconds = 0.0
+        self.game: Game | None = None
+        self._reset(None)
+
+    # ------------------------------------------------------------ the tree
+
+    def _reset(self, game: Game | None) -> None:
+        capacity = 1 << 14
+        self.links = np.zeros((5, capacity), dtype=np.int32)
+        self.stats = np.zeros((5, capacity), dtype=np.float64)
+        self.links[FIRST, ROOT] = -1
+        self.links[MOVE, ROOT] = -1
+        self.size = 1
+        self.game = None if game is None else game.copy()
+        self._new_root_ownership()
+
+    def _new_root_ownership(self) -> None:
+        n = 0 if self.game is None else self.game.size ** 2
+        self.owner_sum = np.zeros(n, dtype=np.float64)
+        self.owner_count = 0
+
+    def _grow(self, needed: int) -> None:
+        capacity = self.links.shape[1]
+        if self.size + needed <= capacity:
+            return
+        capacity = max(2 * capacity, self.size + needed)
+        self.links = np.concatenate([self.links, np.zeros((5, capacity - self.links.shape[1]), np.int32)], axis=1)
+        self.stats = np.concatenate([self.stats, np.zeros((5, capacity - self.stats.shape[1]))], axis=1)
+
+    def _child(self, node: int, move: int) -> int:
+        first, count = self.links[FIRST, node], self.links[COUNT, node]
+        hits = np.flatnonzero(self.links[MOVE, first:first + count] == move) if count > 0 else []
+        return int(first + hits[0]) if len(hits) else -1
+
+    def _move_root(self, game: Game) -> None:
+        """Re-root at ``game`` if it follows from the current root by moves in the tree."""
+        old = self.game
+        same = (old is not None and old.size == game.size and old.komi == game.komi
+                and old.setup == game.setup and game.moves[:len(old.moves)] == old.moves)
+        node, to_move = ROOT, None if old is None else old.to_move
+        if same:
+            for colour, idx in game.moves[len(old.moves):]:
+                node = self._child(node, idx) if colour == to_move else -1
+                if node < 0:
+                    break
+                to_move = -to_move
+        if not same or node < 0 or to_move != game.to_move or self.links[VISITS, node] == 0:
+            self._reset(game)
+            return
+        if node != ROOT:
+            links = np.zeros_like(self.links)
+            stats = np.zeros_like(self.stats)
+            self.size = _compact(self.links, self.stats, node, links, stats)
+            self.links, self.stats = links, stats
+            self.game = game.copy()
+            self._new_root_ownership()
+
+    def _expand(self, node: int, probs: np.ndarray, sensible: np.ndarray, pass_idx: int) -> None:
+        priors = np.where(sensible, probs, 0.0)
+        moves = np.flatnonzero(priors > PRUNE * priors.max())
+        if len(moves) == 0:
+            moves, priors = np.array([pass_idx]), np.ones(pass_idx + 1)
+        moves = moves[np.argsort(-priors[moves], kind="stable")]  # ties in selection go to the prior
+        p = priors[moves] / priors[moves].sum()
+        self._grow(len(moves))
+        start, end = self.size, self.size + len(moves)
+        self.links[:, start:end] = 0
+        self.stats[:, start:end] = 0.0
+        self.links[MOVE, start:end] = moves
+        self.links[FIRST, start:end] = -1
+        self.stats[PRIOR, start:end] = p
+        self.links[FIRST, node] = start
+        self.links[COUNT, node] = len(moves)
+        self.size = end
+
+    # ------------------------------------------------------------ running
+
+    def run(self, game: Game, visits: int | None = None, seconds: float | None = None,
+            stop: Callable[[], bool] | None = None) -> None:
+        """Grow the tree at ``game``'s position until the budget (settings unless given) ends."""
+        start = time.perf_counter()
+        self._move_root(game)
+        visits = visits if visits is not None else self.settings.visits
+        seconds = seconds if seconds is not None else self.settings.seconds
+        deadline = None if seconds is None else start + seconds
+        slots = [self.game.copy() for _ in range(self.settings.batch)]
+        path = np.zeros(self.game.size ** 2 * 4 + 16, dtype=np.int64)
+        paths = [path.copy() for _ in slots]
+        step = 0.0  # the last batch's wall time: a batch that would end far past the deadline waits
+        try:
+            while True:
+                done = int(self.links[VISITS, ROOT])
+                if done > 0 and (self._decided((visits if visits is not None else UNLIMITED) - done)
+                                 or visits is not None and done >= visits
+                                 or deadline is not None and time.perf_counter() + step / 2 >= deadline
+                                 or stop is not None and stop() or self.size >= self.settings.max_nodes):
+                    break
+                batch = 1 if done == 0 else min(len(slots), visits - done if visits is not None else len(slots))
+                step = time.perf_counter()
+                self._step(slots[:batch], paths)
+                step = time.perf_counter() - step
+        except BaseException:
+            self._reset(None)  # pending virtual losses would skew every later search
+            raise
+        finally:
+            self.run_seconds += time.perf_counter() - start
+
+    def _decided(self, left: int) -> bool:
+        """Nothing to choose, or the runner-up cannot catch the top root child in ``left`` visits."""
+        first, count = self.links[FIRST, ROOT], self.links[COUNT, ROOT]
+        if count < 2:
+            return True
+        top = np.sort(self.links[VISITS, first:first + count])[-2:]
+        return top[1] - top[0] > left
+
+    def _step(self, slots: list[Game], paths: list[np.ndarray]) -> None:
+        """Select up to ``len(slots)`` leaves, evaluate them in one batch, back them up."""
+        s = self.settings
+        leaves: list[tuple[int, int, Game]] = []  # (path index, length, game at the leaf)
+        seen = set()
+        for i, game in enumerate(slots):
+            length = _select(self.links, self.stats, s.c_puct, s.fpu_reduction, paths[i])
+            leaf = int(paths[i][length - 1])
+            if leaf in seen:  # another path already waits on this leaf: evaluate what we have
+                _revert(self.links, paths[i], length)
+                break
+            seen.add(leaf)
+            for node in paths[i][1:length]:
+                game.play(int(self.links[MOVE, node]))
+            leaves.append((i, length, game))
+        try:
+            open_games = [g for _, _, g in leaves if not g.is_over()]
+            if open_games:
+                t = time.perf_counter()
+                probs, values = self.evaluator.evaluate(open_games, self.symmetries)
+                self.net_seconds += time.perf_counter() - t
+            k = 0
+            for i, length, game in leaves:
+                leaf = int(paths[i][length - 1])
+                if game.is_over():
+                    score = game.score()
+                    value = float(np.sign(score * game.to_move))
+                else:
+                    if self.links[COUNT, leaf] == 0:
+                        self._expand(leaf, probs[k], non_eye_points(game), game.pass_idx)
+                    value, score = self._judge(game, float(values[k]))
+                    k += 1
+                _backup(self.links, self.stats, paths[i], length, value, score)
+        finally:
+            for i, length, game in leaves:
+                for _ in range(length - 1):
+                    game.undo()
+
+    def _judge(self, game: Game, value: float) -> tuple[float, float]:
+        """(V = (1 − λ)·v + λ·z for the side to move, the playouts' area score from Black's view)."""
+        if self.settings.playouts == 0:
+            return value, 0.0
+        own = ownership(game, self.settings.playouts, int(self.rng.integers(1 << 30)))
+        self.owner_sum += own
+        self.owner_count += 1
+        score = float(own.sum()) - game.komi
+        z = float(np.sign(score * game.to_move))
+        return (1.0 - self.settings.mix) * value + self.settings.mix * z, score
+
+    # ------------------------------------------------------------ reading the tree
+
+    @property
+    def root_visits(self) -> int:
+        return int(self.links[VISITS, ROOT])
+
+    def _children(self, node: int = ROOT) -> np.ndarray:
+        first = self.links[FIRST, node]
+        return np.arange(first, first + self.links[COUNT, node]) if first >= 0 else np.zeros(0, dtype=np.int64)
+
+    def _ranked(self, node: int = ROOT) -> np.ndarray:
+        """``node``'s children, best first: by visits, then Q, then prior (so that with no
+        visits below a node, as after a budget spent on the root alone, the prior decides)."""
+        children = self._children(node)
+        visits = self.links[VISITS, children]
+        q = np.where(visits > 0, self.stats[VALUE, children] / np.maximum(visits, 1), -2.0)
+        return children[np.lexsort((self.stats[PRIOR, children], q, visits))[::-1]]
+
+    def _best_child(self, node: int) -> int:
+        return int(self._ranked(node)[0])
+
+    def best_move(self, temperature: float = 0.0) -> int:
+        """The idx to play: most visited root child, or a sample at ``temperature``."""
+        children = self._children()
+        if len(children) == 0:
+            return self.game.pass_idx
+        if temperature > 0:
+            weights = self.links[VISITS, children].astype(np.float64) ** (1.0 / temperature)
+            if weights.sum() > 0:
+                return int(self.links[MOVE, self.rng.choice(children, p=weights / weights.sum())])
+        return int(self.links[MOVE, self._best_child(ROOT)])
+
+    def winrate(self) -> float:
+        """The root's winrate for its side to move (0.5 before any visit)."""
+        n = self.root_visits
+        return 0.5 if n == 0 else (1.0 - self.stats[VALUE, ROOT] / n) / 2.0
+
+    def score_lead(self) -> float:
+        """The playouts' mean area score at the root, from its side to move's view."""
+        n = self.root_visits
+        return 0.0 if n == 0 else self.game.to_move * self.stats[SCORE, ROOT] / n
+
+    def ownership(self) -> np.ndarray:
+        """float[N*N]: mean owner of each point over the leaves' playouts (+1 Black)."""
+        return self.owner_sum / max(self.owner_count, 1)
+
+    def principal_variation(self, node: int) -> list[int]:
+        """``node``'s move, then the most visited reply, and so on while visited."""
+        pv = [int(self.links[MOVE, node])]
+        while self.links[COUNT, node] > 0:
+            node = self._best_child(node)
+            if self.links[VISITS, node] == 0:
+                break
+            pv.append(int(self.links[MOVE, node]))
+        return pv
+
+    def infos(self, min_moves: int = 0, max_moves: int | None = None) -> list[MoveInfo]:
+        """Root children as analysis reports them: visited ones by visits (then Q), then the
+        best unvisited by prior until ``min_moves``; at most ``max_moves``."""
+        order = self._ranked()
+        keep = max(int((self.links[VISITS, order] > 0).sum()), min_moves)
+        if max_moves is not None:
+            keep = min(keep, max_moves)
+        return [self._info(int(c)) for c in order[:keep]]
+
+    def _info(self, node: int) -> MoveInfo:
+        n = int(self.links[VISITS, node])
+        s = self.stats[:, node]
+        mover = self.game.to_move  # who plays the root's children
+        if n == 0:
+            winrate, lcb, lead, stdev = self.winrate(), 0.0, self.score_lead(), 0.0
+        else:
+            mean = s[VALUE] / n
+            winrate = (1.0 + mean) / 2.0
+            spread = math.sqrt(max(s[VALUE_SQ] / n - mean * mean, 0.0)) / 2.0
+            lcb = winrate - LCB_Z * spread / math.sqrt(n) if n > 1 else 0.0
+            lead = mover * s[SCORE] / n
+            stdev = math.sqrt(max(s[SCORE_SQ] / n - (s[SCORE] / n) ** 2, 0.0))
+        return MoveInfo(int(self.links[MOVE, node]), n, winrate, float(s[PRIOR]), min(max(lcb, 0.0), 1.0),
+                        lead, stdev, self.principal_variation(node))

@@ -1,1 +1,0 @@
-"""The pygame board (`gonet play`); nothing in the gonet package imports it."""

@@ -1,0 +1,240 @@
+"""PUCT search: it reads tactics the prior gets wrong, keeps its tree across moves, obeys
+its budgets, and its kernels agree with a plain-Python walk of the tree."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
+from gonet.game import Game
+from gonet.search import COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings
+
+
+def board(art: str, to_move: int = BLACK) -> Game:
+    """A 9x9 game from ASCII art (X black, O white, . empty; top row first)."""
+    rows = [r.split() for r in art.strip().splitlines()]
+    game = Game(len(rows), komi=0.0, superko=True)
+    stones = [(BLACK if c == "X" else WHITE, r * len(rows) + k)
+              for r, row in enumerate(rows) for k, c in enumerate(row) if c in "XO"]
+    game.place_setup(stones)
+    game.to_move = to_move
+    return game
+
+
+def neighbours(idx: int, size: int) -> list[int]:
+    row, col = divmod(idx, size)
+    return [r * size + c for r, c in ((row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1))
+            if 0 <= r < size and 0 <= c < size]
+
+
+class Tactics:
+    """A deterministic stand-in for the net. Prior: weight 1 per legal point, +20 for each of
+    capturing, putting a touching enemy group in atari, and lifting an own group out of
+    atari; ``trap`` (when legal) takes ``trap_share`` of the prior, so it is the raw policy's
+    first choice. Value: tanh(stone balance / 4) for the side to move."""
+
+    has_value = True
+
+    def __init__(self, trap: str | None = None, trap_share: float = 0.6):
+        self.trap = trap
+        self.trap_share = trap_share
+        self.calls = 0
+
+    def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        self.calls += 1
+        probs = np.zeros((len(games), games[0].pass_idx + 1))
+        values = np.zeros(len(games))
+        for b, game in enumerate(games):
+            legal = np.flatnonzero(game.legal_moves()[:-1])
+            weights = np.zeros(game.pass_idx + 1)
+            for m in legal:
+                weights[m] = 1.0 + 20.0 * self._tactics(game, int(m))
+            trap = vertex_to_idx(self.trap, game.size) if self.trap else -1
+            if trap in legal:
+                weights[trap] = 0.0
+                weights[trap] = weights.sum() * self.trap_share / (1.0 - self.trap_share)
+            probs[b] = weights / weights.sum() if weights.sum() > 0 else np.eye(game.pass_idx + 1)[-1]
+            values[b] = math.tanh(game.to_move * game.board.stones.sum() / 4.0)
+        return probs, values
+
+    @staticmethod
+    def _tactics(game: Game, m: int) -> int:
+        me, board = game.to_move, game.board
+        mine = [p for p in neighbours(m, game.size) if board.colour_at(p) == me]
+        in_atari = any(board.liberties(p) == 1 for p in mine)
+        captured = game.play(m)
+        try:
+            ataris = any(board.colour_at(p) == -me and board.liberties(p) == 1 for p in neighbours(m, game.size))
+            saved = in_atari and board.liberties(m) >= 2
+        finally:
+            game.undo()
+        return int(captured > 0) + int(ataris) + int(saved)
+
+
+def raw_choice(evaluator, game: Game) -> str:
+    probs, _ = evaluator.evaluate([game])
+    return idx_to_vertex(int(np.argmax(probs[0])), game.size)
+
+
+def searched(evaluator, game: Game, visits: int, **settings) -> Search:
+    search = Search(evaluator, SearchSettings(visits=visits, seconds=None, **settings), seed=0)
+    search.run(game)
+    return search
+
+
+ATARI = """
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . O . . . .
+. . . O X O . . .
+. . . . . . . . .
+. . X . . . . . .
+. . . . . . . . .
+. . . . . . . . X
+"""  # Black E5 in atari (liberty E4); Black has two stones elsewhere, material even
+
+RACE = """
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+X X X X . . . . .
+O O O X . . . . .
+X X O X . . . . .
+. X O . . . . . .
+"""  # White's A3-C1 group has one liberty (D1), Black's A2-B1 group one (A1): who fills first wins
+
+LADDER = """
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. X O . . . . . .
+. . X X . . . O O
+. . . . . . . . .
+"""  # White C3 has two liberties; Black C4 starts a ladder that runs to the top edge and works
+
+@pytest.mark.parametrize("art, trap, best", [(ATARI, "J9", {"E4"}), (RACE, "H8", {"D1"})],
+                         ids=["save-group-in-atari", "capture-race"])
+def test_search_finds_the_move_the_prior_gets_wrong(art, trap, best):
+    """The raw prior's first choice (the trap) loses stones; 200 visits find the move that does not."""
+    game = board(art)
+    evaluator = Tactics(trap)
+    assert raw_choice(evaluator, game) == trap
+    search = searched(evaluator, game, 200)
+    assert idx_to_vertex(search.best_move(), 9) in best
+    assert search.winrate() > 0.5  # Black is not losing after the right move
+
+
+def test_search_reads_a_ladder():
+    """Black C4 captures White C3 in a ladder (D3 lets it out). The prior prefers A9, after
+    which White escapes; the search reads the ladder to its end and plays C4."""
+    game = board(LADDER)
+    evaluator = Tactics("A9", trap_share=0.5)
+    assert raw_choice(evaluator, game) == "A9"
+    search = searched(evaluator, game, 400)
+    assert idx_to_vertex(search.best_move(), 9) == "C4"
+
+
+def test_a_root_without_visited_children_plays_the_prior():
+    """A budget spent on the root alone (one visit: a slow net, a tight clock) plays the
+    prior's first choice, not whichever child happens to sort last."""
+    game = board(LADDER)
+    search = searched(Tactics("A9", trap_share=0.5), game, 1)
+    assert search.root_visits == 1 and idx_to_vertex(search.best_move(), 9) == "A9"
+    priors = [i.prior for i in search.infos(min_moves=5)]
+    assert priors == sorted(priors, reverse=True)
+
+
+def test_tree_is_kept_across_moves():
+    """After our move and the opponent's reply, the next search starts from that reply's
+    subtree: its visits and value are still there, and no new evaluation is needed to read them."""
+    game = board(ATARI)
+    evaluator = Tactics()
+    search = searched(evaluator, game, 120)
+    ours = search.best_move()
+    child = search._child(0, ours)
+    reply = search._best_child(child)
+    kept_visits = int(search.links[VISITS, reply])
+    kept_value = float(search.stats[VALUE, reply])
+    assert kept_visits > 1
+    game.play(ours)
+    game.play(int(search.links[MOVE, reply]))
+    calls = evaluator.calls
+    search.run(game, visits=kept_visits)  # already there: nothing to add
+    assert evaluator.calls == calls
+    assert search.root_visits == kept_visits and float(search.stats[VALUE, 0]) == kept_value
+    search.run(game, visits=kept_visits + 20)
+    assert search.root_visits >= kept_visits + 20 - 1  # may stop early once decided
+    game.undo()
+    search.run(game, visits=10)  # a position not below the root: a fresh tree
+    assert search.root_visits == 10
+
+
+def test_tree_statistics_are_consistent():
+    """Every expanded node's visits are 1 + its children's (virtual losses all taken back);
+    priors of each node's children sum to 1."""
+    search = searched(Tactics(), board(ATARI), 150, batch=8)
+    links, stats = search.links, search.stats
+    assert (links[VLOSS, : search.size] == 0).all()
+    for node in range(search.size):
+        first, count = links[FIRST, node], links[COUNT, node]
+        if count > 0:
+            children = slice(first, first + count)
+            assert links[VISITS, node] == 1 + links[VISITS, children].sum()
+            assert abs(stats[PRIOR, children].sum() - 1.0) < 1e-9
+
+
+def test_budgets_and_batches():
+    """Visits stop the search (batch 1 exactly, larger batches within a batch); seconds too."""
+    game = board(ATARI)
+    assert searched(Tactics(), game, 33, batch=1).root_visits <= 33
+    assert searched(Tactics(), game, 33, batch=8).root_visits <= 33
+    search = Search(Tactics(), SearchSettings(seconds=0.3), seed=0)
+    search.run(game)
+    assert search.run_seconds < 2.0 and search.root_visits > 1
+
+
+def test_passes_only_without_sensible_moves_and_scores_the_end():
+    """Pass is a child only when every legal point fills our own eye; two passes end the
+    game in the tree, valued by the Tromp-Taylor score."""
+    game = board("""
+X X X X X X X X X
+X . X X X X X X X
+X X X X X X X X X
+X X X X X X X X X
+X X X X X X X X X
+X X X X X X X X X
+X X X X X X X X X
+X X X X X X X X X
+X X X X X X X . X
+""")
+    search = searched(Tactics(), game, 10)
+    assert search.best_move() == game.pass_idx
+    assert search.winrate() == 1.0  # Black owns the board, komi 0
+
+
+def test_analysis_infos():
+    """Infos: visited moves first by visits, pv starts with the move, rates in 0..1, lcb
+    below the winrate; min_moves adds unvisited moves, max_moves caps."""
+    search = searched(Tactics(), board(ATARI), 80)
+    infos = search.infos()
+    assert infos and all(i.visits > 0 for i in infos)
+    assert [i.visits for i in infos] == sorted((i.visits for i in infos), reverse=True)
+    for i in infos:
+        assert i.pv[0] == i.move and 0 <= i.lcb <= i.winrate <= 1 and 0 < i.prior <= 1
+    assert len(search.infos(min_moves=len(infos) + 3)) == len(infos) + 3
+    assert len(search.infos(max_moves=2)) == 2
+    assert search.ownership().shape == (81,)
+
+
+def test_settings_need_a_budget():
+    with pytest.raises(ValueError):
+        SearchSettings(visits=None, seconds=None)
