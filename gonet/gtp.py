@@ -271,7 +271,7 @@ class GtpEngine:
             if info:  # never an empty line: it would end the response
                 stdout.write(info + "\n")
                 stdout.flush()
-            due += a.interval
+            due = time.perf_counter() + a.interval  # a late batch delays the next line, never a burst
 
     # ------------------------------------------------------------ required commands
 
