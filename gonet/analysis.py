@@ -21,10 +21,10 @@ One JSON query per input line; one JSON answer per analysed turn, one line each,
    0.9 s), and at most ``overrideSettings.maxTime`` seconds, never more than
    ``MAX_SECONDS`` (5 s), so that KaTrain, which asks for every move of a game, stays
    responsive on two CPU cores. ``moveInfos`` are the visited root moves, most visited
-   first, with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (the leaves'
-   playouts), ``prior`` (the net's probability over the search's candidates), ``pv`` and
-   ``utility`` (2·winrate − 1); ``rootInfo`` is the root's. ``ownership`` (the leaves'
-   playouts) and ``policy`` (the net: 362 values, -1 for illegal points) come when asked;
+   first, with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (``PLAYOUTS`` random
+   playouts at each leaf), ``prior`` (the net's probability over the search's
+   candidates), ``pv`` and ``utility`` (2·winrate − 1); ``rootInfo`` is the root's.
+   ``ownership`` (the leaves' playouts) and ``policy`` (the net: 362 values, -1 for illegal points) come when asked;
    ``avoidMoves`` for the side to move are left out of the candidates. ``priority`` and
    ``reportDuringSearchEvery`` are not acted on: one answer per turn, in order.
 5. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
@@ -55,6 +55,7 @@ from gonet.search import MoveInfo, Search, SearchSettings
 log = logging.getLogger(__name__)
 
 MAX_SECONDS = 5.0        # search time per turn at most (rule 4): KaTrain asks for every move
+PLAYOUTS = 16            # random playouts per leaf (~1 ms each): one alone swings the score by ±20 points
 AREA_RULES = {"tromp-taylor", "chinese", "chinese-ogs", "chinese-kgs", "aga", "new-zealand", "new zealand",
               "stone_scoring", "bga", "french", "aga-button"}
 TERRITORY_RULES = {"japanese", "korean"}
@@ -227,7 +228,7 @@ def _budget(query: dict, settings: dict) -> SearchSettings:
     seconds = settings.get("maxTime", MAX_SECONDS if visits is not None else default.seconds)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
         raise QueryError("maxTime must be a positive number", "overrideSettings")
-    return replace(default, visits=visits, seconds=min(float(seconds), MAX_SECONDS))
+    return replace(default, visits=visits, seconds=min(float(seconds), MAX_SECONDS), playouts=PLAYOUTS)
 
 
 def _avoided(query: dict, size: int) -> dict[int, set[int]]:
