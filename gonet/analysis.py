@@ -24,8 +24,9 @@ One JSON query per input line; one JSON answer per analysed turn, one line each,
    first, with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (``PLAYOUTS`` random
    playouts at each leaf), ``prior`` (the net's probability over the search's
    candidates), ``pv`` and ``utility`` (2·winrate − 1); ``rootInfo`` is the root's.
-   ``ownership`` (the leaves' playouts) and ``policy`` (the net: 362 values, -1 for illegal points) come when asked;
-   ``avoidMoves`` for the side to move are left out of the candidates. ``priority`` and
+   ``ownership`` (the leaves' playouts) and ``policy`` (the net: 362 values, -1 for
+   illegal points) come when asked; ``avoidMoves`` for the side to move are left out of
+   the candidates (the search may still spend visits on them). ``priority`` and
    ``reportDuringSearchEvery`` are not acted on: one answer per turn, in order.
 5. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
    unless ``reportAnalysisWinratesAs`` is ``BLACK`` or ``WHITE`` (in the query's
