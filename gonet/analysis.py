@@ -14,14 +14,20 @@ One JSON query per input line; one JSON answer per analysed turn, one line each,
 3. **Turns**: ``analyzeTurns`` (default: the last) lists the positions to analyse; each
    gets its own answer with ``turnNumber``. Queries are served in order by one worker, so
    a ``terminate`` read while a long query waits takes effect.
-4. **What an answer says** (:func:`analyse`, the one place that works out an analysis):
-   the policy net's most likely sensible moves as ``moveInfos`` in order, ``prior`` the
-   net's probability. There is no search yet (``maxVisits``, ``priority`` and
-   ``reportDuringSearchEvery`` have nothing to act on), so every candidate has ``visits``
-   1, and ``winrate`` 0.5, ``lcb`` 0.5 and ``utility`` 0 are placeholders; ``scoreLead``
-   is the random playouts' estimate (ownership.py) for the position, the same for every
-   candidate (noisy: about ±5 points from one position to the next). ``ownership`` (playouts) and ``policy`` (362 values, -1 for illegal points)
-   come when asked; ``avoidMoves`` for the side to move are left out of the candidates.
+4. **What an answer says** (:func:`analyse`, the one place that works out an analysis): a
+   PUCT search (search.py) of the position, fresh for each turn (queries jump between
+   positions, so answers do not depend on what was asked before). Its budget is
+   ``maxVisits`` root visits (absent: gonet's default time budget, ``SearchSettings``'
+   0.9 s), and at most ``overrideSettings.maxTime`` seconds, never more than
+   ``MAX_SECONDS`` (5 s), so that KaTrain, which asks for every move of a game, stays
+   responsive on two CPU cores. ``moveInfos`` are the visited root moves, most visited
+   first, with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (``PLAYOUTS`` random
+   playouts at each leaf), ``prior`` (the net's probability over the search's
+   candidates), ``pv`` and ``utility`` (2·winrate − 1); ``rootInfo`` is the root's.
+   ``ownership`` (the leaves' playouts) and ``policy`` (the net: 362 values, -1 for
+   illegal points) come when asked; ``avoidMoves`` for the side to move are left out of
+   the candidates (the search may still spend visits on them). ``priority`` and
+   ``reportDuringSearchEvery`` are not acted on: one answer per turn, in order.
 5. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
    unless ``reportAnalysisWinratesAs`` is ``BLACK`` or ``WHITE`` (in the query's
    ``overrideSettings`` or ``-override-config`` at start-up; KaTrain asks for BLACK).
@@ -36,7 +42,7 @@ import logging
 import queue
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import numpy as np
@@ -44,11 +50,12 @@ import numpy as np
 from gonet import __version__
 from gonet.coords import BLACK, WHITE, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove
+from gonet.search import MoveInfo, Search, SearchSettings
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 10          # moveInfos per answer: KaTrain shows them as dots, more only clutter
-PLAYOUTS = 200           # random playouts for ownership and the score estimate (~0.2 s on 19x19)
+MAX_SECONDS = 5.0        # search time per turn at most (rule 4): KaTrain asks for every move
+PLAYOUTS = 16            # random playouts per leaf (~1 ms each): one alone swings the score by ±20 points
 AREA_RULES = {"tromp-taylor", "chinese", "chinese-ogs", "chinese-kgs", "aga", "new-zealand", "new zealand",
               "stone_scoring", "bga", "french", "aga-button"}
 TERRITORY_RULES = {"japanese", "korean"}
@@ -67,7 +74,7 @@ class QueryError(ValueError):
 class Analysis:
     """One position's analysis, values from the side to move's view (rule 4)."""
 
-    moves: list[tuple[int, float]]  # (idx, prior), best first
+    moves: list[MoveInfo]  # most visited first
     winrate: float
     score_lead: float
     visits: int
@@ -85,40 +92,43 @@ class Turn:
     perspective: str
     include_ownership: bool
     include_policy: bool
+    budget: SearchSettings
     avoid: set[int] = field(default_factory=set)
     serial: int = 0  # order of arrival, for terminate_all
 
 
-def analyse(player, game: Game, ownership_wanted: bool, policy_wanted: bool, avoid: set[int]) -> Analysis:
-    """The analysis of ``game``'s position (rule 4): the one function to switch to the search."""
-    from gonet.ownership import ownership
-
-    own = ownership(game, PLAYOUTS)
-    score = float(own.sum()) - game.komi  # expected area; estimated_score's signs suit finished games only
-    raw = player.policy.predict(game, player.symmetries)  # the net's probabilities: the priors
-    ranked = np.where(player.sensible_mask(game), raw, 0.0)
-    ranked[list(avoid)] = 0.0
-    order = [int(i) for i in np.argsort(-ranked, kind="stable")[:CANDIDATES] if ranked[i] > 0] or [game.pass_idx]
-    policy = np.where(game.legal_moves(), raw, -1.0) if policy_wanted else None
-    return Analysis([(i, float(raw[i])) for i in order], 0.5, game.to_move * score, 1,
-                    own if ownership_wanted else None, policy)
+def analyse(player, turn: Turn) -> Analysis:
+    """The analysis of ``turn``'s position (rule 4): a fresh search within the turn's budget."""
+    game = turn.game
+    search = Search(player.policy, turn.budget, player.symmetries, seed=0)
+    search.run(game)
+    moves = [m for m in search.infos(min_moves=1) if m.move not in turn.avoid]
+    policy = None
+    if turn.include_policy:
+        policy = np.where(game.legal_moves(), player.policy.predict(game, player.symmetries), -1.0)
+    return Analysis(moves, search.winrate(), search.score_lead(), search.root_visits,
+                    search.ownership() if turn.include_ownership else None, policy)
 
 
 def answer(turn: Turn, analysis: Analysis) -> dict:
     """The JSON answer for one turn in KataGo's shape, in the asked perspective (rule 5)."""
     game = turn.game
     flip = {"BLACK": game.to_move, "WHITE": -game.to_move, "SIDETOMOVE": 1}[turn.perspective]
-    winrate = analysis.winrate if flip == 1 else 1.0 - analysis.winrate
-    score = flip * analysis.score_lead
+
+    def rate(p: float) -> float:
+        return p if flip == 1 else 1.0 - p
+
     infos = []
-    for order, (idx, prior) in enumerate(analysis.moves):
-        vertex = idx_to_vertex(idx, game.size)
-        infos.append({"move": vertex, "visits": 1, "winrate": winrate, "scoreLead": score, "scoreMean": score,
-                      "scoreSelfplay": score, "scoreStdev": 0.0, "prior": prior, "order": order, "pv": [vertex],
-                      "lcb": winrate, "utility": 0.0, "utilityLcb": 0.0})
+    for order, m in enumerate(analysis.moves):
+        score = flip * m.score_lead
+        infos.append({"move": idx_to_vertex(m.move, game.size), "visits": m.visits, "winrate": rate(m.winrate),
+                      "scoreLead": score, "scoreMean": score, "scoreSelfplay": score, "scoreStdev": m.score_stdev,
+                      "prior": m.prior, "order": order, "pv": [idx_to_vertex(i, game.size) for i in m.pv],
+                      "lcb": rate(m.lcb), "utility": flip * m.utility, "utilityLcb": flip * (2 * m.lcb - 1)})
+    winrate, score = rate(analysis.winrate), flip * analysis.score_lead
     out = {"id": turn.query["id"], "isDuringSearch": False, "turnNumber": turn.turn, "moveInfos": infos,
            "rootInfo": {"currentPlayer": colour_name(game.to_move), "visits": analysis.visits, "winrate": winrate,
-                        "scoreLead": score, "scoreSelfplay": score, "utility": 0.0}}
+                        "scoreLead": score, "scoreSelfplay": score, "utility": 2 * winrate - 1}}
     if analysis.ownership is not None:
         view = game.to_move if turn.perspective == "SIDETOMOVE" else (1 if turn.perspective == "BLACK" else -1)
         out["ownership"] = [round(float(v), 4) for v in view * analysis.ownership]
@@ -191,13 +201,14 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
     except ValueError:
         raise QueryError("initialPlayer must be B or W", "initialPlayer") from None
     avoid = _avoided(query, size)
+    budget = _budget(query, settings)
     wanted = sorted(set(turns))
     out = []
     for number, (colour, idx) in enumerate(played + [(0, -1)]):
         if number in wanted:
             snapshot = Game.from_record(game.to_record(), superko=True)
             out.append(Turn(query, number, snapshot, perspective, bool(query.get("includeOwnership", False)),
-                            bool(query.get("includePolicy", False)), avoid.get(snapshot.to_move, set())))
+                            bool(query.get("includePolicy", False)), budget, avoid.get(snapshot.to_move, set())))
         if number == len(played):
             break
         try:
@@ -206,6 +217,18 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
             raise QueryError(f"Illegal move {number}: {colour_name(colour)} {idx_to_vertex(idx, size)}",
                              "moves") from None
     return out, warnings
+
+
+def _budget(query: dict, settings: dict) -> SearchSettings:
+    """The search budget of a query (rule 4): ``maxVisits``, and seconds capped at ``MAX_SECONDS``."""
+    default = SearchSettings()
+    visits = query.get("maxVisits")
+    if visits is not None and (isinstance(visits, bool) or not isinstance(visits, int) or visits < 1):
+        raise QueryError("maxVisits must be a positive integer", "maxVisits")
+    seconds = settings.get("maxTime", MAX_SECONDS if visits is not None else default.seconds)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise QueryError("maxTime must be a positive number", "overrideSettings")
+    return replace(default, visits=visits, seconds=min(float(seconds), MAX_SECONDS), playouts=PLAYOUTS)
 
 
 def _avoided(query: dict, size: int) -> dict[int, set[int]]:
@@ -316,7 +339,7 @@ class AnalysisEngine:
                 return
             try:
                 if not self._terminated(turn):
-                    result = analyse(self.player, turn.game, turn.include_ownership, turn.include_policy, turn.avoid)
+                    result = analyse(self.player, turn)
                     self.emit(answer(turn, result))
             except Exception as e:  # a bug must not kill the engine a GUI is talking to
                 log.exception("analysis failed")

@@ -270,7 +270,7 @@ class GtpEngine:
             if info:  # never an empty line: it would end the response
                 stdout.write(info + "\n")
                 stdout.flush()
-            due += a.interval
+            due = time.perf_counter() + a.interval  # a late batch delays the next line, never a burst
 
     # ------------------------------------------------------------ required commands
 
@@ -559,7 +559,7 @@ class GtpEngine:
         for order, i in enumerate(infos):
             pv = " ".join(idx_to_vertex(m, size) for m in i.pv)
             if a.dialect == "kata":
-                numbers = (f"utility {2 * i.winrate - 1:.6f} winrate {i.winrate:.6f} scoreMean {i.score_lead:.3f} "
+                numbers = (f"utility {i.utility:.6f} winrate {i.winrate:.6f} scoreMean {i.score_lead:.3f} "
                            f"scoreStdev {i.score_stdev:.3f} scoreLead {i.score_lead:.3f} prior {i.prior:.6f} "
                            f"lcb {i.lcb:.6f}")
             else:

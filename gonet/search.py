@@ -101,6 +101,11 @@ class MoveInfo:
     score_stdev: float
     pv: list[int]
 
+    @property
+    def utility(self) -> float:
+        """KataGo's utility with no score term: the winrate on [-1, 1]."""
+        return 2.0 * self.winrate - 1.0
+
 
 @njit(cache=True)
 def _select(links, stats, c_puct, fpu_reduction, path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,17 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data not present")
     return path
+
+
+@pytest.fixture
+def locked_folders(monkeypatch) -> None:
+    """Folders named ``locked`` cannot be listed (PermissionError), as an unreadable
+    sub-folder of a corpus: ``chmod 000`` does not stop root, who runs the tests here."""
+    scandir = os.scandir
+
+    def refuse_locked(path):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)

@@ -1,5 +1,5 @@
-"""``gonet analysis``: KataGo's JSON analysis protocol, read and answered; KaTrain's own
-engine class driving it (skipped where KaTrain is not installed)."""
+"""``gonet analysis``: KataGo's JSON analysis protocol, read and answered from the search;
+KaTrain's own engine class driving it (skipped where KaTrain is not installed)."""
 
 import io
 import json
@@ -21,7 +21,8 @@ from gonet.policy import save_model
 def model(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("analysis") / "tiny.pt"
-    save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), path)
+    # a value head, so that winrates differ between moves and perspectives
+    save_model(PolicyNet(PolicyConfig(filters=8, layers=3, value_head=True)), path)
     return str(path)
 
 
@@ -35,25 +36,29 @@ def exchange(model, *queries, perspective="SIDETOMOVE") -> list[dict]:
 
 
 QUERY = {"id": "a", "moves": [["B", "Q16"], ["W", "D4"], ["B", "C3"]], "rules": "chinese", "komi": 7.5,
-         "boardXSize": 19, "boardYSize": 19, "analyzeTurns": [0, 3], "maxVisits": 100,
+         "boardXSize": 19, "boardYSize": 19, "analyzeTurns": [0, 3], "maxVisits": 40,
          "includeOwnership": True, "includePolicy": True}
 
 
 def test_answers_one_line_per_turn_in_katago_shape(model):
-    """Each asked turn gets an answer with turnNumber, ordered moveInfos carrying every
-    field KaTrain reads, rootInfo, 361 ownership values and a 362-value policy with -1 on
-    occupied points."""
+    """Each asked turn gets an answer with turnNumber; moveInfos carry every field KaTrain
+    reads, from a search within maxVisits: most visited first, their visits adding up to
+    no more than the root's, each pv starting with its move; rootInfo, 361 ownership values
+    and a 362-value policy with -1 on occupied points."""
     answers = sorted(exchange(model, QUERY), key=lambda a: a["turnNumber"])
     assert [a["turnNumber"] for a in answers] == [0, 3]
     for a in answers:
         assert a["id"] == "a" and not a["isDuringSearch"]
-        infos = a["moveInfos"]
-        assert [m["order"] for m in infos] == list(range(len(infos))) and len(infos) == 10
+        infos, root = a["moveInfos"], a["rootInfo"]
+        assert [m["order"] for m in infos] == list(range(len(infos))) and len(infos) >= 2
         for m in infos:
             assert {"move", "visits", "winrate", "scoreLead", "prior", "order", "pv", "lcb", "utility"} <= m.keys()
-            assert m["pv"][0] == m["move"] and 0 < m["prior"] <= 1
-        assert [m["prior"] for m in infos] == sorted((m["prior"] for m in infos), reverse=True)
-        assert {"visits", "winrate", "scoreLead", "currentPlayer"} <= a["rootInfo"].keys()
+            assert m["pv"][0] == m["move"] and 0 < m["prior"] <= 1 and m["visits"] >= 1
+            assert 0 <= m["lcb"] <= m["winrate"] <= 1 and m["utility"] == pytest.approx(2 * m["winrate"] - 1)
+        visits = [m["visits"] for m in infos]
+        assert visits == sorted(visits, reverse=True) and visits[0] > 1
+        assert sum(visits) <= root["visits"] <= QUERY["maxVisits"]
+        assert {"visits", "winrate", "scoreLead", "currentPlayer"} <= root.keys() and 0 < root["winrate"] < 1
         assert len(a["ownership"]) == 361 and all(-1 <= v <= 1 for v in a["ownership"])
         assert len(a["policy"]) == 362
     after = answers[1]
@@ -65,16 +70,34 @@ def test_answers_one_line_per_turn_in_katago_shape(model):
     assert abs(sum(legal) - 1) < 1e-3
 
 
+def test_max_visits_bounds_the_search_and_avoid_moves_are_left_out(model):
+    """A small maxVisits is the root's visit count at most; the moves the first answer
+    liked best, asked as avoidMoves for the side to move, are not among the candidates."""
+    query = {"id": "v", "boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]], "maxVisits": 12}
+    (first,) = exchange(model, query)
+    assert first["rootInfo"]["visits"] <= 12 and sum(m["visits"] for m in first["moveInfos"]) <= 12
+    liked = [m["move"] for m in first["moveInfos"][:2]]
+    (avoided,) = exchange(model, {**query, "avoidMoves": [{"player": "W", "moves": liked, "untilDepth": 1}]})
+    assert avoided["moveInfos"] and not {m["move"] for m in avoided["moveInfos"]} & set(liked)
+
+
 def test_black_perspective_flips_white_to_move_values(model):
-    """With White to move, reportAnalysisWinratesAs=BLACK (start-up or per query) negates
-    scoreLead and ownership against the side-to-move default."""
+    """With White to move, reportAnalysisWinratesAs=BLACK (start-up or per query) gives
+    1 − winrate, −scoreLead and −ownership against the side-to-move default, for the root
+    and for every candidate (the search is seeded, so both runs see the same tree)."""
     query = {**QUERY, "analyzeTurns": [3]}
     own_view = exchange(model, query)[0]
     black_view = exchange(model, query, perspective="BLACK")[0]
     per_query = exchange(model, {**query, "overrideSettings": {"reportAnalysisWinratesAs": "BLACK"}})[0]
-    assert black_view["rootInfo"]["scoreLead"] == pytest.approx(-own_view["rootInfo"]["scoreLead"])
+    mine, black = own_view["rootInfo"], black_view["rootInfo"]
+    assert mine["visits"] == black["visits"] and mine["winrate"] != pytest.approx(0.5)
+    assert black["winrate"] == pytest.approx(1 - mine["winrate"])
+    assert black["scoreLead"] == pytest.approx(-mine["scoreLead"])
+    for m, b in zip(own_view["moveInfos"], black_view["moveInfos"], strict=True):
+        assert (b["move"], b["visits"]) == (m["move"], m["visits"])
+        assert b["winrate"] == pytest.approx(1 - m["winrate"]) and b["scoreLead"] == pytest.approx(-m["scoreLead"])
     assert black_view["ownership"] == [-v for v in own_view["ownership"]]
-    assert per_query["rootInfo"]["scoreLead"] == black_view["rootInfo"]["scoreLead"]
+    assert per_query["rootInfo"]["winrate"] == black["winrate"]
     # stones count for their owner: Black's Q16 is positive from Black's view
     assert black_view["ownership"][vertex_to_idx("Q16", 19)] > 0
 
@@ -87,12 +110,14 @@ def test_black_perspective_flips_white_to_move_values(model):
     ({"id": "x", "moves": [], "analyzeTurns": [2]}, "analyzeTurns", "analyzeTurns"),
     ({"id": "x", "rules": "martian"}, "unknown rules", "rules"),
     ({"id": "x", "komi": "seven"}, "komi", "komi"),
+    ({"id": "x", "maxVisits": 0}, "maxVisits", "maxVisits"),
+    ({"id": "x", "overrideSettings": {"maxTime": "long"}}, "maxTime", "overrideSettings"),
     ({"id": "x", "action": "fly"}, "unknown action", "action"),
     ({"id": "x", "initialStones": [["B", "D4"], ["W", "D4"]]}, "distinct", "initialStones"),
 ])
 def test_bad_queries_get_an_error_line_and_the_engine_goes_on(model, line, error, field):
     """Every bad query is one {"id", "error", "field"} line; the next query is answered."""
-    first, second = exchange(model, line, {"id": "ok", "boardXSize": 9, "boardYSize": 9})
+    first, second = exchange(model, line, {"id": "ok", "boardXSize": 9, "boardYSize": 9, "maxVisits": 8})
     assert first["id"] == "x" and error in first["error"] and first["field"] == field
     assert second["id"] == "ok" and second["moveInfos"]
 
@@ -112,7 +137,7 @@ def test_actions_version_terminate_and_territory_warning(model):
     acknowledged; japanese rules give a warning line and are still analysed."""
     out = io.StringIO()
     engine = AnalysisEngine(model, out=out)
-    long = {"id": "long", "boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"], ["W", "C3"]],
+    long = {"id": "long", "boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"], ["W", "C3"]], "maxVisits": 8,
             "analyzeTurns": [0, 1, 2], "rules": "japanese"}
     lines = [{"id": "v", "action": "query_version"}] + [
         {**long, "id": f"long{i}"} for i in range(8)] + [{"id": "t", "action": "terminate", "terminateId": "long7"}]
@@ -128,7 +153,7 @@ def test_actions_version_terminate_and_territory_warning(model):
 
 def test_terminate_all_drops_what_was_queued_before_it(model):
     """terminate_all drops every turn queued before it, not the queries after it."""
-    query = {"boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]], "analyzeTurns": [0, 1]}
+    query = {"boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]], "analyzeTurns": [0, 1], "maxVisits": 8}
     lines = [{**query, "id": f"q{i}"} for i in range(6)] + [{"id": "all", "action": "terminate_all"},
                                                                {**query, "id": "after"}]
     got = exchange(model, *lines)
@@ -207,8 +232,9 @@ def test_katrain_engine_class_drives_gonet_analysis(model, tmp_path):
         assert done.wait(120), "no answer from gonet analysis: " + " | ".join(stub.lines[-5:])
         analysis = results[0]
         assert "error" not in analysis, analysis
-        assert node.analysis_complete and len(node.candidate_moves) == 10
-        assert node.analysis["root"]["currentPlayer"] == "W"
+        assert node.analysis_complete and len(node.candidate_moves) >= 2
+        assert node.analysis["root"]["currentPlayer"] == "W" and 1 < node.analysis["root"]["visits"] <= 50
+        assert sum(m["visits"] for m in node.candidate_moves) <= node.analysis["root"]["visits"]
         assert len(node.ownership) == 361 and len(node.policy) == 362
         # Black's view: Black's stone on Q16 belongs to Black
         assert node.ownership[vertex_to_idx("Q16", 19)] > 0

@@ -356,6 +356,25 @@ def test_analysis_without_search_shows_the_policy(engine):
         assert abs(info["visits"] - info["prior"] / 10) <= 1
 
 
+def test_analysis_lines_report_new_search_when_a_batch_outlasts_the_interval(searching, monkeypatch):
+    """A search batch longer than the interval (a loaded box; Lizzie asks for 10 cs) delays the
+    next line instead of a burst of identical lines to catch up (88% of Lizzie's lines were
+    repeats before): lines follow fresh visits."""
+    tree = searching.player.tree
+    step = tree._step
+
+    def slow_step(*args):
+        time.sleep(0.3)  # six intervals of 5 cs
+        return step(*args)
+
+    monkeypatch.setattr(tree, "_step", slow_step)
+    out = io.StringIO()
+    searching.run(slow_input("1 lz-analyze b 5", info_lines(out, 8), "2 quit"), out)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("info ")]
+    repeats = sum(a == b for a, b in zip(lines, lines[1:]))
+    assert len(lines) >= 8 and repeats <= len(lines) // 4, (repeats, len(lines))
+
+
 def test_analysis_arguments_are_checked(searching):
     assert ask(searching, "lz-analyze b 10 bogus 3") == "? syntax error\n\n"
     assert ask(searching, "kata-analyze b ownership maybe") == "? syntax error\n\n"

@@ -203,7 +203,7 @@ def test_redo_interrupted_between_shard_and_marker(corpus, tmp_path, monkeypatch
     assert run_result(out) == run_result(tmp_path / "fresh")
 
 
-def test_corrupt_archive_and_unreadable_folder_are_counted(corpus, tmp_path, monkeypatch):
+def test_corrupt_archive_and_unreadable_folder_are_counted(corpus, tmp_path, locked_folders):
     """A .tar.gz failing its CRC gives no game to the shards, each counted as "corrupt archive";
     an unreadable sub-folder is counted as "unreadable folder"."""
     tar = io.BytesIO()
@@ -216,14 +216,6 @@ def test_corrupt_archive_and_unreadable_folder_are_counted(corpus, tmp_path, mon
     blob = gzip.compress(tar.getvalue())
     (corpus / "bad.tar.gz").write_bytes(blob[:-8] + bytes(b ^ 1 for b in blob[-8:-4]) + blob[-4:])  # CRC flipped
     (corpus / "locked").mkdir()
-    scandir = os.scandir
-
-    def refuse_locked(path):
-        if Path(path).name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
-        return scandir(path)
-
-    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
     manifest = prepare([str(corpus)], tmp_path / "out", size=9, workers=1)
     assert manifest["games"] == 7
     assert manifest["skipped"] == {"corrupt archive": 2, "illegal move": 1, "not text": 1, "unreadable folder": 1}

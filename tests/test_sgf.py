@@ -718,21 +718,13 @@ def test_file_over_max_bytes_is_one_skip(tmp_path, monkeypatch, name, size, read
     assert stats.skipped == ({} if read else {"too large": 1})
 
 
-def test_unreadable_sub_folder_is_counted(tmp_path, monkeypatch):
+def test_unreadable_sub_folder_is_counted(tmp_path, locked_folders):
     """A sub-folder that cannot be listed is one "unreadable folder" skip (os.walk passed over it
     silently), for read_records and for source_files; the rest of the corpus is read."""
     (tmp_path / "ok").mkdir()
     (tmp_path / "ok" / "a.sgf").write_bytes(game(";B[aa]"))
     (tmp_path / "locked").mkdir()
     (tmp_path / "locked" / "b.sgf").write_bytes(game(";B[bb]"))
-    scandir = os.scandir
-
-    def refuse_locked(path):
-        if Path(path).name == "locked":
-            raise PermissionError(13, "Permission denied", str(path))
-        return scandir(path)
-
-    monkeypatch.setattr(os, "scandir", refuse_locked)  # chmod 000 does not stop root
     records, stats = read_all([tmp_path])
     assert [r.moves for r in records] == [[(BLACK, 0)]]
     assert stats.skipped == {"unreadable folder": 1}
