@@ -296,9 +296,10 @@ class Search:
                                  or stop is not None and stop() or self.size >= self.settings.max_nodes):
                     break
                 batch = 1 if done == 0 else min(len(slots), visits - done if visits is not None else len(slots))
-                step = time.perf_counter()
+                began = time.perf_counter()
                 self._step(slots[:batch], paths)
-                step = time.perf_counter() - step
+                if done > 0:  # the root's expansion may include compiling kernels: no guide to a batch
+                    step = time.perf_counter() - began
         except BaseException:
             self._reset(None)  # pending virtual losses would skew every later search
             raise
