@@ -123,26 +123,27 @@ def class_check(net, images) -> list[int]:
     return (predicted == torch.arange(10)).sum(1).tolist()
 
 
-def _saliency(args) -> Path:
-    from gonet.viz import methods, plots
+def _explained(args, explain, title: str, cmap: str) -> Path:
+    """An image beside the map ``explain(net, x) -> (map, class)`` says its class rests on."""
+    from gonet.viz import plots
 
     net, images, labels = _image_model(args)
     x = images[args.index: args.index + 1]
-    sal, k = methods.saliency(net, x)
-    return plots.images_side_by_side([x[0, 0].numpy(), sal.numpy()],
-                                     [f"label {int(labels[args.index])}", f"saliency of class {k}"],
-                                     args.out, ["gray", "hot"])
+    heat, k = explain(net, x)
+    return plots.images_side_by_side([x[0, 0].numpy(), heat.numpy()],
+                                     [f"label {int(labels[args.index])}", f"{title} {k}"], args.out, ["gray", cmap])
+
+
+def _saliency(args) -> Path:
+    from gonet.viz import methods
+
+    return _explained(args, methods.saliency, "saliency of class", "hot")
 
 
 def _gradcam(args) -> Path:
-    from gonet.viz import methods, plots
+    from gonet.viz import methods
 
-    net, images, labels = _image_model(args)
-    x = images[args.index: args.index + 1]
-    cam, k = methods.grad_cam(net, x, args.layer)
-    return plots.images_side_by_side([x[0, 0].numpy(), cam.numpy()],
-                                     [f"label {int(labels[args.index])}", f"Grad-CAM, class {k}"],
-                                     args.out, ["gray", "jet"])
+    return _explained(args, lambda net, x: methods.grad_cam(net, x, args.layer), "Grad-CAM, class", "jet")
 
 
 def _dream(args) -> Path:
