@@ -50,7 +50,7 @@ import numpy as np
 from gonet import __version__
 from gonet.coords import BLACK, WHITE, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove
-from gonet.search import MoveInfo, Search, SearchSettings
+from gonet.search import MoveInfo, Search, SearchSettings, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +269,9 @@ class AnalysisEngine:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            self._player = Player(load_policy(self.model, self.device), seed=0)
+            player = Player(load_policy(self.model, self.device), seed=0)
+            warm_up(player.policy, symmetries=player.symmetries)  # KaTrain times its first answers
+            self._player = player
         return self._player
 
     def emit(self, obj: dict) -> None:
@@ -384,7 +386,7 @@ def main(model: str | None = None, device: str = "cpu", katago_model: str | None
     if settings:
         print(f"gonet analysis: settings ignored: {', '.join(sorted(settings))}", file=sys.stderr)
     engine = AnalysisEngine(model, device, perspective)
-    engine.player  # load the net before the first query: KaTrain times its first answers
+    engine.player  # load the net and compile the kernels before the first query
     print("gonet analysis: ready", file=sys.stderr)
     engine.run()
     return 0

@@ -41,7 +41,7 @@ from gonet import __version__
 from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
-from gonet.search import UNLIMITED, MoveInfo, SearchSettings
+from gonet.search import UNLIMITED, MoveInfo, SearchSettings, warm_up
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
@@ -129,7 +129,9 @@ class GtpEngine:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            self._player = Player(load_policy(model, device), **options)
+            player = Player(load_policy(model, device), **options)
+            warm_up(player.policy, options["search"] or SearchSettings(), player.symmetries)
+            self._player = player
         except Exception as e:
             # ModelFileError and device errors are written for users; anything else is shortened
             self._player_error = " ".join(str(e).split()) if isinstance(e, ValueError) else one_line(e)

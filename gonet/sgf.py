@@ -111,6 +111,7 @@ _ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib
 # zipfile also raises RuntimeError (encrypted; NotImplementedError: a garbled version or compression
 # method) and ValueError (a name flagged UTF-8 that is not)
 _ZIP_ERRORS = (*_ARCHIVE_ERRORS, RuntimeError, ValueError)
+_ZIP_TAIL_BYTES = 22 + 0xFFFF  # the end-of-central-directory record and its longest comment
 # what a decompressing stream raises: EOFError when cut short; gzip.BadGzipFile (CRC, length)
 # and bz2's "Invalid data stream" are OSErrors
 _DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
@@ -612,6 +613,20 @@ def _tar_members(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str,
                 yield from _iter_data(data, f"{name}:{member.name}", stats, gzipped=kind == "gz")
 
 
+def _zip_member_count(path: Path) -> int | None:
+    """The entry count in a zip's end-of-central-directory record: a damaged directory can
+    read as fewer entries (a garbled name length swallows those after it) without an error.
+    None where the record is not found or defers to zip64."""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.fstat(f.fileno()).st_size - _ZIP_TAIL_BYTES))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 12:
+        return None
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    return None if count == 0xFFFF else count
+
+
 def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, bytes]]:
     """SGF and gzipped-SGF members of a zip, in archive order, nothing extracted."""
     try:
@@ -620,6 +635,10 @@ def _iter_zip(path: Path, name: str, stats: ReadStats) -> Iterator[tuple[str, by
         stats.skip("bad archive", name, f"{type(e).__name__}: {e}")
         return
     with archive:
+        listed = _zip_member_count(path)
+        if listed is not None and listed != len(archive.infolist()):
+            stats.skip("bad archive", name, f"garbled central directory: {len(archive.infolist())} "
+                                            f"of its {listed} entries readable")
         for info in archive.infolist():
             kind = _kind(info.filename)
             if kind not in ("sgf", "gz"):  # folders too ("a.sgf/"); is_dir() fails on an empty name
