@@ -125,7 +125,7 @@ class Player:
                 return game.pass_idx
         elif opponent_passed and self.score_for(game, me) >= 0:
             return game.pass_idx
-        elif game.move_number >= (self.settle_after or game.pass_idx // 2):
+        elif game.move_number >= (game.pass_idx // 2 if self.settle_after is None else self.settle_after):
             own = ownership(game, self.playouts // 2, self._seed())
             if not sensible[: game.pass_idx][np.abs(own) < self.settled].any():
                 return game.pass_idx

@@ -106,7 +106,10 @@ def test_passes_after_the_opponent_passed_only_when_not_losing(komi, passes):
 def test_passes_from_settle_after_when_nothing_is_contested():
     """From move ``settle_after`` on, pass when every sensible move lies where the playouts
     agree on the owner (E5: always the side to move's); before it (default: half the board's
-    points), play on. White's move 1 fills its own eye H5, which changes no owner."""
+    points), play on. White's move 1 fills its own eye H5, which changes no owner.
+    ``settle_after=0`` means from the first move (it once fell back to the default)."""
+    first = position(SETTLED, BLACK)
+    assert Player(policy(), seed=0, settle_after=0).choose(first) == first.pass_idx
     game = position(SETTLED, BLACK, opponent_move="H5")
     assert Player(policy(), seed=0, settle_after=1).choose(game) == game.pass_idx
     assert Player(policy(), seed=0, settle_after=2).choose(game) == v("E5")
