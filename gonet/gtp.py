@@ -70,6 +70,23 @@ class Analysis:
     ownership: bool = False
 
 
+class Schedule:
+    """When the next info line is due: one interval after the last one was written, so that a
+    slow search step delays the next line instead of a burst of lines to catch up."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.due = time.perf_counter() + interval
+
+    def left(self) -> float:
+        """Seconds until the next line is due (0 when it is)."""
+        return max(self.due - time.perf_counter(), 0.0)
+
+    def written(self) -> None:
+        """A line was written now: the next one is due an interval from now."""
+        self.due = time.perf_counter() + self.interval
+
+
 def _gtp_name(method: str) -> str:
     name = method[len("cmd_"):]
     for prefix in PREFIXES:
@@ -254,15 +271,14 @@ class GtpEngine:
         """Search the open analysis and write an info line per interval; the next input line."""
         a = self._analysis
         tree = self.player.tree
-        due = time.perf_counter() + a.interval
+        schedule = Schedule(a.interval)
         info = None  # without search the line never changes: worked out once
         while True:
             try:
                 if tree is not None:
-                    tree.run(a.game, visits=UNLIMITED, seconds=max(due - time.perf_counter(), 0.0),
-                             stop=lambda: not lines.empty())
+                    tree.run(a.game, visits=UNLIMITED, seconds=schedule.left(), stop=lambda: not lines.empty())
                 try:
-                    return lines.get(timeout=max(due - time.perf_counter(), 0.0))
+                    return lines.get(timeout=schedule.left())
                 except queue.Empty:
                     pass
                 info = self._info_line(a) if tree is not None or info is None else info
@@ -272,7 +288,7 @@ class GtpEngine:
             if info:  # never an empty line: it would end the response
                 stdout.write(info + "\n")
                 stdout.flush()
-            due = time.perf_counter() + a.interval  # a late batch delays the next line, never a burst
+            schedule.written()
 
     # ------------------------------------------------------------ required commands
 
@@ -592,12 +608,12 @@ class GtpEngine:
         answer: one response), the last one for the final tree, then ``play <vertex>``."""
         a = self._parse_analysis(dialect, args, colour_needed=True)
         lines = []
-        due = [time.perf_counter() + a.interval]
+        schedule = Schedule(a.interval)
 
         def report() -> bool:
-            if time.perf_counter() >= due[0]:
+            if schedule.left() == 0.0:
                 lines.append(self._info_line(a))
-                due[0] += a.interval
+                schedule.written()
             return False
 
         move = self._genmove(args[0], stop=report)

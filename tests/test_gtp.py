@@ -375,6 +375,27 @@ def test_analysis_lines_report_new_search_when_a_batch_outlasts_the_interval(sea
     assert len(lines) >= 8 and repeats <= len(lines) // 4, (repeats, len(lines))
 
 
+def test_genmove_analyze_lines_are_an_interval_apart_after_a_slow_step(model, monkeypatch):
+    """After a slow first batch, genmove_analyze's info lines stay an interval apart: they
+    used to be scheduled ``due += interval`` and burst one line per batch to catch up."""
+    engine = GtpEngine(str(model), seed=1, search=SearchSettings(seconds=1.0))
+    tree = engine.player.tree
+    step, calls, written = tree._step, [], []
+
+    def uneven_step(*args):
+        """The first batch (the root's) outlasts six intervals; later ones are quick no-ops."""
+        calls.append(1)
+        time.sleep(0.6 if len(calls) == 1 else 0.01)
+        return step(*args) if len(calls) == 1 else None
+
+    info_line = engine._info_line
+    monkeypatch.setattr(tree, "_step", uneven_step)
+    monkeypatch.setattr(engine, "_info_line", lambda a: written.append(time.perf_counter()) or info_line(a))
+    assert ask(engine, "lz-genmove_analyze b 10").rstrip().splitlines()[-1].startswith("play ")
+    gaps = [b - a for a, b in zip(written, written[1:-1])]  # the last line is the final tree's
+    assert len(calls) > 10 and gaps and min(gaps) >= 0.1, gaps
+
+
 def test_analysis_arguments_are_checked(searching):
     assert ask(searching, "lz-analyze b 10 bogus 3") == "? syntax error\n\n"
     assert ask(searching, "kata-analyze b ownership maybe") == "? syntax error\n\n"
