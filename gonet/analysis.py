@@ -250,8 +250,8 @@ class AnalysisEngine:
     """Reads queries, queues their turns, answers them from one worker thread (rule 3)."""
 
     def __init__(self, model: str | None = None, device: str = "cpu", perspective: str = "SIDETOMOVE",
-                 out: TextIO = sys.stdout):
-        self.model, self.device = model, device
+                 out: TextIO = sys.stdout, threads: int | None = None):
+        self.model, self.device, self.threads = model, device, threads
         self.perspective = perspective
         self.out = out
         self._player = None
@@ -269,7 +269,7 @@ class AnalysisEngine:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            player = Player(load_policy(self.model, self.device), seed=0)
+            player = Player(load_policy(self.model, self.device, self.threads), seed=0)
             warm_up(player.policy, symmetries=player.symmetries)  # KaTrain times its first answers
             self._player = player
         return self._player
@@ -369,7 +369,7 @@ def parse_overrides(texts: list[str]) -> dict[str, str]:
 
 
 def main(model: str | None = None, device: str = "cpu", katago_model: str | None = None,
-         config: list[str] | None = None, overrides: list[str] | None = None) -> int:
+         config: list[str] | None = None, overrides: list[str] | None = None, threads: int | None = None) -> int:
     """Start the engine; KataGo's ``-model``/``-config`` are used when they fit gonet, else noted."""
     if katago_model is not None:
         if katago_model.endswith(".pt") and model is None:
@@ -385,7 +385,7 @@ def main(model: str | None = None, device: str = "cpu", katago_model: str | None
         raise ValueError(f"reportAnalysisWinratesAs={perspective}: choose from {', '.join(PERSPECTIVES)}")
     if settings:
         print(f"gonet analysis: settings ignored: {', '.join(sorted(settings))}", file=sys.stderr)
-    engine = AnalysisEngine(model, device, perspective)
+    engine = AnalysisEngine(model, device, perspective, threads=threads)
     engine.player  # load the net and compile the kernels before the first query
     print("gonet analysis: ready", file=sys.stderr)
     engine.run()

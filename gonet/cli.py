@@ -127,17 +127,23 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
 
 
+def _add_threads_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=COUNT,
+                   help="torch's CPU threads for the net (default: torch's, one per core; 1 is faster on a busy box)")
+
+
 def _gtp(args: argparse.Namespace) -> int:
     from gonet.gtp import main as gtp_main
 
     return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin,
-                    search=_search_settings(args), resign_winrate=args.resign_winrate or None)
+                    search=_search_settings(args), resign_winrate=args.resign_winrate or None, threads=args.threads)
 
 
 def _analysis(args: argparse.Namespace) -> int:
     from gonet.analysis import main as analysis_main
 
-    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config)
+    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config,
+                         threads=args.threads)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -149,7 +155,8 @@ def _match(args: argparse.Namespace) -> int:
     engine = args.engine or " ".join(
         [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
          "--resign-winrate", str(args.resign)]
-        + (["--model", shlex.quote(args.model)] if args.model else []))
+        + (["--model", shlex.quote(args.model)] if args.model else [])
+        + (["--threads", str(args.threads)] if args.threads else []))
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
                         max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name),
                         timeout=args.timeout)
@@ -186,7 +193,7 @@ def _play(args: argparse.Namespace) -> int:
     from gonet.gui.app import main as play_main
 
     return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size,
-                     search=_search_settings(args))
+                     search=_search_settings(args), threads=args.threads)
 
 
 def _check_model_file(args: argparse.Namespace) -> None:
@@ -261,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_search_options(p)
+    _add_threads_option(p)
     p.set_defaults(run=_gtp)
 
     p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
@@ -272,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="KataGo's flag: reportAnalysisWinratesAs=BLACK|WHITE|SIDETOMOVE is honoured")
     p.add_argument("-human-model", "-analysis-threads", dest="ignored", action="append", help=argparse.SUPPRESS)
     p.add_argument("-quit-without-waiting", action="store_true", help=argparse.SUPPRESS)
+    _add_threads_option(p)
     p.set_defaults(run=_analysis)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
@@ -292,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gonet searches this many seconds a move (default: raw policy)")
     p.add_argument("--resign", type=bounded(float, 0, 1), default=0.0,
                    help="gonet resigns under this search winrate (default never)")
+    _add_threads_option(p)
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
@@ -313,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
     _add_search_options(p)
+    _add_threads_option(p)
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

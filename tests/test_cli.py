@@ -1,5 +1,6 @@
 """The gonet command: --version, and misuse answered with one line and exit status 2."""
 
+import importlib
 import re
 import time
 from pathlib import Path
@@ -71,3 +72,29 @@ def test_speech_eval_of_a_missing_model_fails_at_once(tmp_path, capsys):
     start = time.perf_counter()
     code, _ = run(["speech", "eval", "--model", str(tmp_path / "missing.pt"), "--data", str(tmp_path)], capsys)
     assert code == 2 and time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("command, module", [("gtp", "gonet.gtp"), ("analysis", "gonet.analysis"),
+                                             ("play", "gonet.gui.app")])
+def test_threads_reach_the_engines_that_load_the_net(command, module, monkeypatch):
+    """``--threads N`` is handed to gtp, analysis and play (which set torch's threads before
+    the net loads); without it they keep torch's default (None)."""
+    seen = []
+    monkeypatch.setattr(importlib.import_module(module), "main", lambda *a, **k: seen.append(k["threads"]) or 0)
+    assert main([command, "--threads", "1"]) == 0 and main([command]) == 0
+    assert seen == [1, None]
+
+
+def test_match_passes_threads_to_its_default_engine(monkeypatch, capsys):
+    """``gonet match --threads 1`` starts its default gonet engine with ``--threads 1``."""
+    engines = []
+
+    def fake_match(engine, *args, **kwargs):
+        engines.append(engine)
+        return {"wins": {"gonet": 0}, "games": 0, "win_rate": 0.0, "win_rate_95": (0.0, 1.0), "seconds_per_move": 0}
+
+    monkeypatch.setattr(importlib.import_module("gonet.match"), "run_match", fake_match)
+    assert main(["match", "--threads", "1"]) == 0 and main(["match"]) == 0
+    assert engines[0].endswith(" --threads 1") and "--threads" not in engines[1]
+    code, err = run(["match", "--threads", "0"], capsys)
+    assert code == 2 and "must be at least 1" in err
