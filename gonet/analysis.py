@@ -124,7 +124,7 @@ def answer(turn: Turn, analysis: Analysis) -> dict:
         infos.append({"move": idx_to_vertex(m.move, game.size), "visits": m.visits, "winrate": rate(m.winrate),
                       "scoreLead": score, "scoreMean": score, "scoreSelfplay": score, "scoreStdev": m.score_stdev,
                       "prior": m.prior, "order": order, "pv": [idx_to_vertex(i, game.size) for i in m.pv],
-                      "lcb": rate(m.lcb), "utility": flip * m.utility, "utilityLcb": flip * (2 * m.lcb - 1)})
+                      "lcb": rate(m.lcb), "utility": flip * m.utility, "utilityLcb": flip * m.utility_lcb})
     winrate, score = rate(analysis.winrate), flip * analysis.score_lead
     out = {"id": turn.query["id"], "isDuringSearch": False, "turnNumber": turn.turn, "moveInfos": infos,
            "rootInfo": {"currentPlayer": colour_name(game.to_move), "visits": analysis.visits, "winrate": winrate,

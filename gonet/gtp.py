@@ -11,7 +11,17 @@ once; ``gonet gtp`` exits with one line on stderr if that load fails.
 Analysis (``lz-analyze``, ``kata-analyze``, ``analyze``) streams: :meth:`GtpEngine.run`
 reads stdin in a thread, and while no command waits it grows the search tree and writes
 one ``info`` line per interval; the next command ends the response with its blank line.
-Analysis searches a copy of the game, so it never changes whose turn it is.
+Analysis searches a copy of the game, so it never changes whose turn it is. The analysis
+commands read KataGo's grammar (its docs/GTP_Extensions.md) in every dialect:
+``[colour] [interval] key value ...`` with ``interval``, ``minmoves``, ``maxmoves``,
+``avoid|allow COLOUR V,V,... DEPTH`` (the search never enters a banned move up to that ply)
+and the true/false options of :data:`SHOW_OPTIONS`, all honoured: ``pvVisits`` and
+``pvEdgeVisits`` are the visits of each pv node (equal: the search is a tree, no
+transpositions), ``rootInfo`` the root's statistics, ``ownershipStdev`` and
+``movesOwnership(Stdev)`` the spread and the per-move mean of the playouts' ownership maps at
+the search's leaves (0 for a move with nothing below it, as KataGo), ``noResultValue`` always
+0 (Tromp-Taylor games end in a score). ``edgeVisits`` and ``weight`` equal ``visits``,
+``scoreSelfplay`` the playouts' score lead.
 
 ``name`` is ``gonet`` and ``version`` answers :data:`GTP_VERSION`, Leela Zero's numbering:
 Lizzie takes every engine not named ``KataGo...`` for Leela Zero and warns below 0.15, so
@@ -31,7 +41,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -41,7 +51,8 @@ from gonet import __version__
 from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
-from gonet.search import UNLIMITED, MoveInfo, SearchSettings, warm_up
+from gonet.ownership import OwnershipStats
+from gonet.search import UNLIMITED, MoveInfo, NodeInfo, SearchSettings, avoid_row, avoid_table, root_bans, warm_up
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
@@ -52,6 +63,8 @@ GTP_VERSION = "0.17.0"  # what Lizzie reads as a Leela Zero version it accepts (
 PRIOR_VISITS = 1000     # without search, analysis reports visits in proportion to the prior
 MOVES_LEFT = 0.35       # main time is spread over (this · N·N − moves played), at least 20 of our moves
 TIME_SHARE = 0.8        # of the time per move the clock allows, the rest is margin for lag
+SHOW_OPTIONS = ("rootInfo", "ownership", "ownershipStdev", "movesOwnership", "movesOwnershipStdev",
+                "pvVisits", "pvEdgeVisits", "noResultValue")  # KataGo's true/false analysis keys
 
 
 class GtpError(Exception):
@@ -67,7 +80,18 @@ class Analysis:
     interval: float = 1.0       # seconds between info lines
     min_moves: int = 0
     max_moves: int | None = None
-    ownership: bool = False
+    show: frozenset[str] = frozenset()  # the SHOW_OPTIONS set true
+    avoid: np.ndarray | None = field(default=None, compare=False)  # avoid_table; arrays compare as no bool
+
+
+@dataclass
+class Report:
+    """What an info line reads: the moves, the root, and the playouts' ownership (+1 Black)."""
+
+    moves: list[MoveInfo]
+    root: NodeInfo
+    ownership: OwnershipStats
+    move_ownership: Callable[[int], OwnershipStats]  # below one root move
 
 
 class Schedule:
@@ -277,7 +301,8 @@ class GtpEngine:
         while True:
             try:
                 if tree is not None:
-                    tree.run(a.game, visits=UNLIMITED, seconds=schedule.left(), stop=lambda: not lines.empty())
+                    tree.run(a.game, visits=UNLIMITED, seconds=schedule.left(), stop=lambda: not lines.empty(),
+                             avoid=a.avoid)
                 try:
                     return lines.get(timeout=schedule.left())
                 except queue.Empty:
@@ -333,7 +358,8 @@ class GtpEngine:
         except IllegalMove:
             raise GtpError("illegal move") from None
 
-    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None) -> str:
+    def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None,
+                 avoid: np.ndarray | None = None) -> str:
         from gonet.player import RESIGN
 
         c = self._colour(colour)
@@ -344,7 +370,7 @@ class GtpEngine:
             player.symmetries, player.playouts = 1, 50
         start = time.perf_counter()
         try:
-            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop)
+            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop, avoid=avoid)
         finally:
             player.symmetries, player.playouts = saved
             self.spent[c] = self.spent.get(c, 0.0) + time.perf_counter() - start
@@ -522,73 +548,111 @@ class GtpEngine:
     # ------------------------------------------------------------ analysis for GUIs
 
     def _parse_analysis(self, dialect: str, args: tuple[str, ...], colour_needed: bool = False) -> Analysis:
-        """``[colour] [interval] [interval N] [minmoves N] [maxmoves N] [ownership true|false]``
-        (Leela Zero's and KataGo's GTP extensions); the interval is in centiseconds."""
+        """KataGo's ``[colour] [interval] key value ...`` (its parseAnalyzeCommand): numbers are
+        plain decimals, the interval in centiseconds; ``avoid``/``allow`` take a colour, a
+        comma-separated vertex list and a depth of at least 1."""
         _ = self.player  # the model, or a GtpError now rather than in the stream
-        args = list(args)
+        words = list(args)
         game = self.game.copy()
-        if args and args[0].lower() in ("b", "w", "black", "white"):
-            game.to_move = self._colour(args.pop(0))
+        if words and words[0].lower() in ("b", "w", "black", "white"):
+            game.to_move = self._colour(words.pop(0))
         elif colour_needed:
             raise GtpError("syntax error")
         a = Analysis(dialect, game)
-        if args and args[0].isdigit():
-            args.insert(0, "interval")
-        if len(args) % 2:
-            raise GtpError("syntax error")
-        for key, value in zip(args[::2], args[1::2]):
-            if key == "ownership" and value in ("true", "false"):
-                a.ownership = value == "true"
-            elif key in ("interval", "minmoves", "maxmoves") and value.isdigit():
-                if key == "interval":
-                    a.interval = max(int(value), 1) / 100
-                elif key == "minmoves":
+        if words and _decimal(words[0]) is not None:
+            words.insert(0, "interval")
+        bans: dict[int, list[str]] = {}  # colour -> its avoid/allow keys so far
+        while words:
+            if len(words) < 2:
+                raise GtpError("syntax error")
+            key, value = words.pop(0), words.pop(0)
+            if key == "interval" and (centiseconds := _decimal(value)) is not None:
+                a.interval = max(centiseconds, 1.0) / 100
+            elif key in ("minmoves", "maxmoves") and value.isascii() and value.isdigit():
+                if key == "minmoves":
                     a.min_moves = int(value)
                 else:
                     a.max_moves = int(value)
+            elif key in SHOW_OPTIONS and value.lower() in ("true", "false"):
+                a.show = a.show | {key} if value.lower() == "true" else a.show - {key}
+            elif key in ("avoid", "allow") and len(words) >= 2:
+                colour = self._colour(value)
+                keys = bans.setdefault(colour, [])
+                if key == "allow" and keys or "allow" in keys:  # one allow a colour, and no avoid beside it
+                    raise GtpError("syntax error")
+                keys.append(key)
+                self._ban(a, key, colour, words.pop(0), words.pop(0))
             else:
                 raise GtpError("syntax error")
         return a
 
-    def _infos(self, a: Analysis) -> tuple[list[MoveInfo], np.ndarray]:
-        """(moves to report, ownership from the side to move's view): the search's, or without
-        search the policy's, with visits in proportion to the prior so heat maps show it."""
+    def _ban(self, a: Analysis, key: str, colour: int, vertices: str, depth: str) -> None:
+        """``avoid``: ban the vertices for ``colour`` to ply ``depth``; ``allow``: all others."""
+        if not (depth.isascii() and depth.isdigit() and int(depth) >= 1):
+            raise GtpError("syntax error")
+        points = [self._vertex(v) for v in vertices.split(",") if v.strip()]
+        if a.avoid is None:
+            a.avoid = avoid_table(a.game.size)
+        row = avoid_row(a.avoid, colour)
+        if key == "allow":
+            row[:] = int(depth)
+            row[points] = 0
+        else:
+            row[points] = int(depth)
+
+    def _report(self, a: Analysis) -> Report:
+        """The search's moves, root and ownership, or without search the policy's moves, with
+        visits in proportion to the prior so that heat maps show it."""
         tree = self.player.tree
         if tree is not None:
-            return tree.infos(a.min_moves, a.max_moves), tree.ownership() * a.game.to_move
-        from gonet.ownership import ownership
+            return Report(tree.infos(a.min_moves, a.max_moves), tree.root_info(), tree.ownership_stats(),
+                          tree.ownership_stats)
+        from gonet.ownership import ownership_stats
 
         player = self.player
         _, values = player.policy.evaluate([a.game], player.symmetries)
         winrate = (1.0 + float(values[0])) / 2.0
-        own = ownership(a.game, player.playouts) * a.game.to_move
-        lead = float(own.sum()) - a.game.komi * a.game.to_move
-        moves = player.top_moves(a.game, a.game.pass_idx)
+        owners = ownership_stats(a.game, player.playouts)
+        lead = a.game.to_move * (float(owners.mean().sum()) - a.game.komi)
+        banned = root_bans(a.avoid, a.game.to_move)
+        moves = [(i, p) for i, p in player.top_moves(a.game, a.game.pass_idx) if banned is None or not banned[i]]
         keep = max(sum(round(PRIOR_VISITS * p) >= 1 for _, p in moves), a.min_moves)
         moves = moves[:keep if a.max_moves is None else min(keep, a.max_moves)]
-        return [MoveInfo(i, max(round(PRIOR_VISITS * p), 1), winrate, p, winrate, lead, 0.0, [i])
-                for i, p in moves], own
+        infos = []
+        for i, p in moves:
+            visits = max(round(PRIOR_VISITS * p), 1)
+            infos.append(MoveInfo(visits, winrate, winrate, lead, 0.0, move=i, prior=p, pv=[i], pv_visits=[visits]))
+        unsearched = OwnershipStats(a.game.size ** 2)
+        return Report(infos, NodeInfo(PRIOR_VISITS, winrate, winrate, lead, 0.0), owners, lambda move: unsearched)
 
     def _info_line(self, a: Analysis) -> str:
-        """One ``info move ... pv ...`` per move on one line (``ownership ...`` at the end for
-        KataGo); numbers as Leela Zero (integers x 10000) or KataGo (floats 0-1) print them."""
-        infos, own = self._infos(a)
-        size = a.game.size
+        """The info line by KataGo's grammar: per move ``info move V <numbers> order K pv V...``
+        then ``pvVisits``, ``pvEdgeVisits``, ``movesOwnership``, ``movesOwnershipStdev`` as
+        asked; after the moves ``rootInfo``, ``ownership``, ``ownershipStdev`` as asked.
+        Ownership is from the side to move's view, row-major from the top-left corner."""
+        r = self._report(a)
+        size, view, show = a.game.size, a.game.to_move, a.show
         parts = []
-        for order, i in enumerate(infos):
-            pv = " ".join(idx_to_vertex(m, size) for m in i.pv)
-            if a.dialect == "kata":
-                numbers = (f"utility {i.utility:.6f} winrate {i.winrate:.6f} scoreMean {i.score_lead:.3f} "
-                           f"scoreStdev {i.score_stdev:.3f} scoreLead {i.score_lead:.3f} prior {i.prior:.6f} "
-                           f"lcb {i.lcb:.6f}")
-            else:
-                numbers = (f"winrate {round(10000 * i.winrate)} prior {round(10000 * i.prior)} "
-                           f"lcb {round(10000 * i.lcb)}")
-                if a.dialect == "sabaki":
-                    numbers += f" scoreLead {i.score_lead:.3f}"
-            parts.append(f"info move {idx_to_vertex(i.move, size)} visits {i.visits} {numbers} order {order} pv {pv}")
-        if a.ownership and parts:
-            parts.append("ownership " + " ".join(f"{x:.4f}" for x in own))
+        for order, i in enumerate(r.moves):
+            parts.append(f"info move {idx_to_vertex(i.move, size)} {_numbers(a, i)} order {order} "
+                         f"pv {' '.join(idx_to_vertex(m, size) for m in i.pv)}")
+            for key in ("pvVisits", "pvEdgeVisits"):  # a tree: an edge's visits are its node's
+                if key in show:
+                    parts.append(f"{key} {' '.join(map(str, i.pv_visits))}")
+            if "movesOwnership" in show or "movesOwnershipStdev" in show:
+                owners = r.move_ownership(i.move)
+                if "movesOwnership" in show:
+                    parts.append("movesOwnership " + _floats(view * owners.mean()))
+                if "movesOwnershipStdev" in show:
+                    parts.append("movesOwnershipStdev " + _floats(owners.stdev()))
+        if not parts:
+            return ""
+        if "rootInfo" in show:
+            parts.append(f"rootInfo {_numbers(a, r.root)}")
+        if "ownership" in show:
+            parts.append("ownership " + _floats(view * r.ownership.mean()))
+        if "ownershipStdev" in show:
+            parts.append("ownershipStdev " + _floats(r.ownership.stdev()))
         return " ".join(parts)
 
     def _analyze(self, dialect: str, args: tuple[str, ...]) -> str:
@@ -617,7 +681,7 @@ class GtpEngine:
                 schedule.written()
             return False
 
-        move = self._genmove(args[0], stop=report)
+        move = self._genmove(args[0], stop=report, avoid=a.avoid)
         lines.append(self._info_line(a))  # a.game is the position before the move
         return "\n" + "\n".join(line for line in lines if line) + f"\nplay {move}"
 
@@ -652,6 +716,39 @@ class GtpEngine:
 def percent_label(p: float) -> str:
     """A heat-map label for a probability: whole percents, ``<1`` below 1% (never ``0``)."""
     return f"{100 * p:.0f}" if p >= 0.01 else "<1"
+
+
+def _decimal(text: str) -> float | None:
+    """A plain decimal such as ``10`` or ``2.5`` (an analysis interval), else None."""
+    return float(text) if re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", text) else None
+
+
+def _floats(values: np.ndarray) -> str:
+    return " ".join(f"{x:.4f}" for x in values)
+
+
+def _numbers(a: Analysis, i: NodeInfo) -> str:
+    """A move's (a :class:`MoveInfo`) or the root's ``key value`` pairs before ``order``, in
+    KataGo's order and the dialect's numbers: Leela Zero's integers x 10000 (Sabaki's with
+    ``scoreLead``) or KataGo's floats."""
+    move = isinstance(i, MoveInfo)
+    if a.dialect != "kata":
+        pairs = [("visits", i.visits), ("winrate", round(10000 * i.winrate))]
+        if move:
+            pairs += [("prior", round(10000 * i.prior)), ("lcb", round(10000 * i.lcb))]
+        if a.dialect == "sabaki":
+            pairs.append(("scoreLead", f"{i.score_lead:.3f}"))
+    else:
+        lead = f"{i.score_lead:.3f}"
+        pairs = [("visits", i.visits), *([("edgeVisits", i.visits)] if move else []),
+                 ("utility", f"{i.utility:.6f}"), ("winrate", f"{i.winrate:.6f}"), ("scoreMean", lead),
+                 ("scoreStdev", f"{i.score_stdev:.3f}"), ("scoreLead", lead), ("scoreSelfplay", lead)]
+        if move:
+            if "noResultValue" in a.show:
+                pairs.append(("noResultValue", "0.000000"))
+            pairs += [("prior", f"{i.prior:.6f}"), ("lcb", f"{i.lcb:.6f}"), ("utilityLcb", f"{i.utility_lcb:.6f}")]
+        pairs.append(("weight", i.visits))  # every visit weighs 1
+    return " ".join(f"{key} {value}" for key, value in pairs)
 
 
 def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,

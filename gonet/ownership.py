@@ -71,6 +71,37 @@ def _ownership(s, nbr, diag, to_move, playouts, seed):
     return total / playouts
 
 
+class OwnershipStats:
+    """Running mean and standard deviation of ownership maps (+1 Black), one map a playout or
+    a search leaf: KataGo's ``ownership`` and ``ownershipStdev``. With none added both are 0
+    everywhere, as KataGo reports a move with nothing evaluated below it."""
+
+    def __init__(self, points: int):
+        self.sum = np.zeros(points, dtype=np.float64)
+        self.sum_sq = np.zeros(points, dtype=np.float64)
+        self.count = 0
+
+    def add(self, own: np.ndarray) -> None:
+        self.sum += own
+        self.sum_sq += own * own
+        self.count += 1
+
+    def mean(self) -> np.ndarray:
+        return self.sum / max(self.count, 1)
+
+    def stdev(self) -> np.ndarray:
+        mean = self.mean()
+        return np.sqrt(np.maximum(self.sum_sq / max(self.count, 1) - mean * mean, 0.0))
+
+
+def ownership_stats(game: Game, playouts: int = 200, seed: int = 0) -> OwnershipStats:
+    """The spread of single random playouts' owners (:func:`ownership` is their mean)."""
+    stats = OwnershipStats(game.size ** 2)
+    for i in range(playouts):
+        stats.add(ownership(game, 1, seed + i))
+    return stats
+
+
 def ownership(game: Game, playouts: int = 200, seed: int = 0) -> np.ndarray:
     """float[N*N] in [-1, 1]: average owner of each point (+1 Black) over random playouts."""
     return _ownership(game.board.state, game.board.nbr, diagonals(game.size), game.to_move, playouts, seed)

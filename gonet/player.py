@@ -11,15 +11,17 @@ Rules, in order:
    scoring counts them off (no search needed to take stones off the board).
 3. **Search** (when ``search`` settings are given; see search.py): the most visited move,
    or with ``temperature`` > 0 a sample from visits ** (1 / temperature). The tree is kept
-   for the next move. ``seconds`` (from the GTP clock) can shorten the budget.
+   for the next move. ``seconds`` (from the GTP clock) can shorten the budget; ``avoid``
+   (GTP ``avoid``/``allow``) keeps banned moves out of the search.
 4. **Resign** after ``resign_after`` moves, never as Black in a handicap game (GUIs and
    servers treat that as rude): with search, when the root winrate has stayed under
    ``resign_winrate`` for ``resign_moves`` of our moves in a row; without search, when
    ``resign_margin`` is set and the playouts' estimated score is worse than
    ``-resign_margin`` points for us. Both are off unless set.
 5. Without search: the policy's most likely sensible move, or with ``temperature`` > 0 a
-   sample from probabilities ** (1 / temperature). ``symmetries`` averages the net over
-   that many board symmetries (also inside the search).
+   sample from probabilities ** (1 / temperature), never a move ``avoid`` bans now (unless
+   it bans all). ``symmetries`` averages the net over that many board symmetries (also
+   inside the search).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from gonet.features import sensible_moves
 from gonet.game import DEFAULT_KOMI, Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
-from gonet.search import Search, SearchSettings
+from gonet.search import Search, SearchSettings, root_bans
 
 RESIGN = -1
 
@@ -104,9 +106,10 @@ class Player:
         return colour * estimated_score(game, self.playouts, self._seed())
 
     def choose(self, game: Game, cleanup: bool = False, seconds: float | None = None,
-               stop: Callable[[], bool] | None = None) -> int:
+               stop: Callable[[], bool] | None = None, avoid: np.ndarray | None = None) -> int:
         """An idx to play, the pass idx, or :data:`RESIGN`. ``seconds`` replaces the search's
-        time budget; ``stop`` is called between batches (True ends the search early)."""
+        time budget; ``stop`` is called between batches (True ends the search early); ``avoid``
+        is a :func:`gonet.search.avoid_table` of banned moves."""
         me = game.to_move
         last = game.last_move
         opponent_passed = last is not None and last[1] == game.pass_idx and last[0] == -me
@@ -133,7 +136,7 @@ class Player:
             return game.pass_idx
         may_resign = game.move_number >= self.resign_after and not (game.handicap > 0 and me == BLACK)
         if self.tree is not None:
-            self.tree.run(game, seconds=seconds, stop=stop)
+            self.tree.run(game, seconds=seconds, stop=stop, avoid=avoid)
             low = self.resign_winrate is not None and self.tree.winrate() < self.resign_winrate
             self._low = self._low + 1 if low and game.move_number > self._last_move_number else int(low)
             self._last_move_number = game.move_number
@@ -142,7 +145,11 @@ class Player:
             return self.tree.best_move(self.temperature)
         if may_resign and self.resign_margin is not None and self.score_for(game, me) < -self.resign_margin:
             return RESIGN
-        return self._pick(view.probs)
+        probs = view.probs
+        banned = root_bans(avoid, me)
+        if banned is not None and probs[~banned].sum() > 0:
+            probs = np.where(banned, 0.0, probs)
+        return self._pick(probs)
 
     def _pick(self, probs: np.ndarray) -> int:
         """The likeliest move, or a sample at the player's temperature."""

@@ -12,7 +12,8 @@ Rules, in order:
    Q + c_puct · P · √N / (1 + n), with Q the mean value for the side playing the move.
    An unvisited child counts as Q = parent's Q − ``fpu_reduction`` · √(prior mass of the
    visited children) (Leela Zero's first-play urgency): the search widens only when the
-   favourites disappoint.
+   favourites disappoint. Moves an ``avoid`` table bans (KataGo's ``avoid``/``allow``: for
+   one colour, up to a ply depth) are not selected, unless every child of the node is banned.
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
    leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
@@ -20,15 +21,17 @@ Rules, in order:
    AlphaGo did, V = (1 − λ)·v + λ·z. λ (``mix``) is 0 by default: single random playouts
    are noisy judges at these budgets (on the empty board they send a third of 48 visits to
    moves the policy gives 4%; docs/benchmarks.md has the match). With a policy-only model
-   the value is then 0 everywhere and the search follows the prior.
+   the value is then 0 everywhere and the search follows the prior. The playouts' ownership
+   maps are summed for the root and for each root child (ownership.py's ``OwnershipStats``).
 4. **Backup** of V along the path, the sign flipping at each level.
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
    ends first, or a ``stop`` callback; a visit budget also ends once the runner-up cannot
    catch the most visited move in the visits left.
-6. **Choice**: the most visited root child (ties: higher Q, then higher prior), or with a temperature a
-   sample from visits ** (1 / T).
+6. **Choice**: the most visited root child not banned at the root (ties: higher Q, then higher
+   prior), or with a temperature a sample from visits ** (1 / T).
 7. **Reuse**: a search at a position that follows from the root by moves in the tree (our
-   move, the opponent's reply) starts from that subtree with its statistics.
+   move, the opponent's reply) starts from that subtree with its statistics; a search with
+   other bans than the last one starts afresh (the old tree explored what is now banned).
 
 The tree lives in two arrays indexed by node (``links`` int32, ``stats`` float64, rows
 named below; 60 bytes a node); a node's children are contiguous. Selection and backup are
@@ -45,9 +48,10 @@ from typing import Callable, Protocol
 import numpy as np
 from numba import njit
 
+from gonet.coords import BLACK
 from gonet.features import sensible_points
 from gonet.game import Game
-from gonet.ownership import ownership
+from gonet.ownership import OwnershipStats, ownership
 
 # links rows
 MOVE, FIRST, COUNT, VISITS, VLOSS = range(5)  # no parent links: selection records its path
@@ -88,6 +92,23 @@ class SearchSettings:
             raise ValueError("batch and visits must be at least 1")
 
 
+def avoid_table(size: int) -> np.ndarray:
+    """An empty ban table for :meth:`Search.run`: int32[2, N*N+1], row 0 Black's moves, row 1
+    White's, each the ply up to which the move is banned (KataGo's ``untilDepth``: 1 bans it at
+    the root only, 3 also two plies later; 0 never)."""
+    return np.zeros((2, size * size + 1), dtype=np.int32)
+
+
+def avoid_row(avoid: np.ndarray, colour: int) -> np.ndarray:
+    """``colour``'s row of an :func:`avoid_table` (a view: writing to it bans moves)."""
+    return avoid[0 if colour == BLACK else 1]
+
+
+def root_bans(avoid: np.ndarray | None, to_move: int) -> np.ndarray | None:
+    """bool[N*N+1]: the moves ``avoid`` bans for ``to_move`` at the root (None: no table)."""
+    return None if avoid is None else avoid_row(avoid, to_move) > 0
+
+
 def warm_up(evaluator: Evaluator, settings: SearchSettings = SearchSettings(), symmetries: int = 1) -> None:
     """A few visits on an empty 9x9 board: compiles (or loads from Numba's cache) the rules,
     features, playout and tree kernels, so that an engine's first timed search is not spent
@@ -96,28 +117,43 @@ def warm_up(evaluator: Evaluator, settings: SearchSettings = SearchSettings(), s
 
 
 @dataclass
-class MoveInfo:
-    """One root child as analysis reports it; rates and scores from the mover's view."""
+class NodeInfo:
+    """A node's visits as analysis reports them (KataGo's ``rootInfo``); rates and scores from
+    the view of the root's side to move."""
 
-    move: int
     visits: int
     winrate: float
-    prior: float
     lcb: float
-    score_lead: float
+    score_lead: float   # the playouts' mean area score minus komi
     score_stdev: float
-    pv: list[int]
 
     @property
     def utility(self) -> float:
         """KataGo's utility with no score term: the winrate on [-1, 1]."""
         return 2.0 * self.winrate - 1.0
 
+    @property
+    def utility_lcb(self) -> float:
+        """The lcb on the utility's scale."""
+        return 2.0 * self.lcb - 1.0
+
+
+@dataclass
+class MoveInfo(NodeInfo):
+    """One root child as analysis reports it."""
+
+    move: int
+    prior: float
+    pv: list[int]
+    pv_visits: list[int]  # the visits of the node each pv move leads to (a tree: also the edge's)
+
 
 @njit(cache=True)
-def _select(links, stats, c_puct, fpu_reduction, path):
+def _select(links, stats, c_puct, fpu_reduction, path, bans):
     """Walk from the root to a leaf by PUCT, adding a virtual loss on the way; the path length.
-    A walk as long as ``path`` ends there (the node is then evaluated again, not expanded)."""
+    A walk as long as ``path`` ends there (the node is then evaluated again, not expanded).
+    ``bans[side, move]``: the ply up to which a move is skipped (side 0: the root's side to
+    move; ply 0: the root's children), unless all of a node's children are."""
     node = ROOT
     links[VLOSS, node] += 1
     path[0] = node
@@ -133,8 +169,11 @@ def _select(links, stats, c_puct, fpu_reduction, path):
         parent_q = -stats[VALUE, node] / n_parent if n_parent > 0 else 0.0
         fpu = parent_q - fpu_reduction * math.sqrt(visited_mass)
         scale = c_puct * math.sqrt(n_parent + links[VLOSS, node])
+        ply = length - 1
         best = -np.inf
+        best_allowed = -np.inf
         chosen = first
+        allowed = -1
         for c in range(first, end):
             n = links[VISITS, c] + links[VLOSS, c]
             q = (stats[VALUE, c] - links[VLOSS, c]) / n if n > 0 else fpu
@@ -142,7 +181,10 @@ def _select(links, stats, c_puct, fpu_reduction, path):
             if u > best:
                 best = u
                 chosen = c
-        node = chosen
+            if u > best_allowed and bans[ply % 2, links[MOVE, c]] <= ply:
+                best_allowed = u
+                allowed = c
+        node = allowed if allowed >= 0 else chosen
         links[VLOSS, node] += 1
         path[length] = node
         length += 1
@@ -207,6 +249,7 @@ class Search:
         self.net_seconds = 0.0  # inside evaluator.evaluate, summed over runs (benchmarks)
         self.run_seconds = 0.0
         self.game: Game | None = None
+        self.avoid: np.ndarray | None = None  # the last run's bans (avoid_table), for reading the tree
         self._reset(None)
 
     # ------------------------------------------------------------ the tree
@@ -222,9 +265,8 @@ class Search:
         self._new_root_ownership()
 
     def _new_root_ownership(self) -> None:
-        n = 0 if self.game is None else self.game.size ** 2
-        self.owner_sum = np.zeros(n, dtype=np.float64)
-        self.owner_count = 0
+        self.root_ownership = OwnershipStats(0 if self.game is None else self.game.size ** 2)
+        self.child_ownership: dict[int, OwnershipStats] = {}  # by root child node
 
     def _grow(self, needed: int) -> None:
         capacity = self.links.shape[1]
@@ -283,10 +325,16 @@ class Search:
     # ------------------------------------------------------------ running
 
     def run(self, game: Game, visits: int | None = None, seconds: float | None = None,
-            stop: Callable[[], bool] | None = None) -> None:
-        """Grow the tree at ``game``'s position until the budget (settings unless given) ends."""
+            stop: Callable[[], bool] | None = None, avoid: np.ndarray | None = None) -> None:
+        """Grow the tree at ``game``'s position until the budget (settings unless given) ends,
+        never into the moves ``avoid`` (an :func:`avoid_table`) bans."""
         start = time.perf_counter()
+        if not np.array_equal(avoid, self.avoid):
+            self._reset(None)
+        self.avoid = avoid
         self._move_root(game)
+        table = avoid_table(self.game.size) if avoid is None else avoid
+        bans = np.stack([avoid_row(table, self.game.to_move), avoid_row(table, -self.game.to_move)])
         visits = visits if visits is not None else self.settings.visits
         seconds = seconds if seconds is not None else self.settings.seconds
         deadline = None if seconds is None else start + seconds
@@ -304,7 +352,7 @@ class Search:
                     break
                 batch = 1 if done == 0 else min(len(slots), visits - done if visits is not None else len(slots))
                 began = time.perf_counter()
-                self._step(slots[:batch], paths)
+                self._step(slots[:batch], paths, bans)
                 if done > 0:  # the root's expansion may include compiling kernels: no guide to a batch
                     step = time.perf_counter() - began
         except BaseException:
@@ -321,13 +369,13 @@ class Search:
         top = np.sort(self.links[VISITS, first:first + count])[-2:]
         return top[1] - top[0] > left
 
-    def _step(self, slots: list[Game], paths: list[np.ndarray]) -> None:
+    def _step(self, slots: list[Game], paths: list[np.ndarray], bans: np.ndarray) -> None:
         """Select up to ``len(slots)`` leaves, evaluate them in one batch, back them up."""
         s = self.settings
         leaves: list[tuple[int, int, Game]] = []  # (path index, length, game at the leaf)
         seen = set()
         for i, game in enumerate(slots):
-            length = _select(self.links, self.stats, s.c_puct, s.fpu_reduction, paths[i])
+            length = _select(self.links, self.stats, s.c_puct, s.fpu_reduction, paths[i], bans)
             leaf = int(paths[i][length - 1])
             if leaf in seen:  # another path already waits on this leaf: evaluate what we have
                 _revert(self.links, paths[i], length)
@@ -351,24 +399,28 @@ class Search:
                 else:
                     if self.links[COUNT, leaf] == 0:
                         self._expand(leaf, probs[k], sensible_points(game), game.pass_idx)
-                    value, score = self._judge(game, float(values[k]))
+                    value, score, own = self._judge(game, float(values[k]))
                     k += 1
+                    if own is not None:
+                        self.root_ownership.add(own)
+                        if length > 1:
+                            child = int(paths[i][1])
+                            self.child_ownership.setdefault(child, OwnershipStats(len(own))).add(own)
                 _backup(self.links, self.stats, paths[i], length, value, score)
         finally:
             for i, length, game in leaves:
                 for _ in range(length - 1):
                     game.undo()
 
-    def _judge(self, game: Game, value: float) -> tuple[float, float]:
-        """(V = (1 − λ)·v + λ·z for the side to move, the playouts' area score from Black's view)."""
+    def _judge(self, game: Game, value: float) -> tuple[float, float, np.ndarray | None]:
+        """(V = (1 − λ)·v + λ·z for the side to move, the playouts' area score from Black's view,
+        their ownership map (None without playouts))."""
         if self.settings.playouts == 0:
-            return value, 0.0
+            return value, 0.0, None
         own = ownership(game, self.settings.playouts, int(self.rng.integers(1 << 30)))
-        self.owner_sum += own
-        self.owner_count += 1
         score = float(own.sum()) - game.komi
         z = float(np.sign(score * game.to_move))
-        return (1.0 - self.settings.mix) * value + self.settings.mix * z, score
+        return (1.0 - self.settings.mix) * value + self.settings.mix * z, score, own
 
     # ------------------------------------------------------------ reading the tree
 
@@ -377,8 +429,12 @@ class Search:
         return int(self.links[VISITS, ROOT])
 
     def _children(self, node: int = ROOT) -> np.ndarray:
+        """``node``'s children; at the root those the last run's bans allow, if any are."""
         first = self.links[FIRST, node]
-        return np.arange(first, first + self.links[COUNT, node]) if first >= 0 else np.zeros(0, dtype=np.int64)
+        children = np.arange(first, first + self.links[COUNT, node]) if first >= 0 else np.zeros(0, dtype=np.int64)
+        bans = root_bans(self.avoid, self.game.to_move) if node == ROOT and len(children) else None
+        banned = None if bans is None else bans[self.links[MOVE, children]]
+        return children[~banned] if banned is not None and not banned.all() else children
 
     def _ranked(self, node: int = ROOT) -> np.ndarray:
         """``node``'s children, best first: by visits, then Q, then prior (so that with no
@@ -404,26 +460,32 @@ class Search:
 
     def winrate(self) -> float:
         """The root's winrate for its side to move (0.5 before any visit)."""
-        n = self.root_visits
-        return 0.5 if n == 0 else (1.0 - self.stats[VALUE, ROOT] / n) / 2.0
+        return self.root_info().winrate
 
     def score_lead(self) -> float:
         """The playouts' mean area score at the root, from its side to move's view."""
-        n = self.root_visits
-        return 0.0 if n == 0 else self.game.to_move * self.stats[SCORE, ROOT] / n
+        return self.root_info().score_lead
 
     def ownership(self) -> np.ndarray:
         """float[N*N]: mean owner of each point over the leaves' playouts (+1 Black)."""
-        return self.owner_sum / max(self.owner_count, 1)
+        return self.root_ownership.mean()
 
-    def principal_variation(self, node: int) -> list[int]:
-        """``node``'s move, then the most visited reply, and so on while visited."""
-        pv = [int(self.links[MOVE, node])]
+    def ownership_stats(self, move: int | None = None) -> OwnershipStats:
+        """The ownership maps of the leaves' playouts since this root (+1 Black): all of them,
+        or those below the root's child ``move`` (none for an unvisited move)."""
+        if move is None:
+            return self.root_ownership
+        child = self._child(ROOT, move)
+        return self.child_ownership.get(child, OwnershipStats(self.game.size ** 2))
+
+    def _pv(self, node: int) -> list[int]:
+        """``node``, then its most visited child, and so on while visited."""
+        pv = [node]
         while self.links[COUNT, node] > 0:
             node = self._best_child(node)
             if self.links[VISITS, node] == 0:
                 break
-            pv.append(int(self.links[MOVE, node]))
+            pv.append(node)
         return pv
 
     def infos(self, min_moves: int = 0, max_moves: int | None = None) -> list[MoveInfo]:
@@ -435,18 +497,28 @@ class Search:
             keep = min(keep, max_moves)
         return [self._info(int(c)) for c in order[:keep]]
 
-    def _info(self, node: int) -> MoveInfo:
+    def root_info(self) -> NodeInfo:
+        """The root's visits, winrate and score (KataGo's ``rootInfo``)."""
+        return self._node_info(ROOT)
+
+    def _node_info(self, node: int) -> NodeInfo:
+        """``node``'s statistics from the root's side to move's view: its children's VALUE rows
+        are that side's, the root's own the other side's (it counts the move into the root)."""
         n = int(self.links[VISITS, node])
         s = self.stats[:, node]
-        mover = self.game.to_move  # who plays the root's children
-        if n == 0:
-            winrate, lcb, lead, stdev = self.winrate(), 0.0, self.score_lead(), 0.0
-        else:
-            mean = s[VALUE] / n
-            winrate = (1.0 + mean) / 2.0
-            spread = math.sqrt(max(s[VALUE_SQ] / n - mean * mean, 0.0)) / 2.0
-            lcb = winrate - LCB_Z * spread / math.sqrt(n) if n > 1 else 0.0
-            lead = mover * s[SCORE] / n
-            stdev = math.sqrt(max(s[SCORE_SQ] / n - (s[SCORE] / n) ** 2, 0.0))
-        return MoveInfo(int(self.links[MOVE, node]), n, winrate, float(s[PRIOR]), min(max(lcb, 0.0), 1.0),
-                        lead, stdev, self.principal_variation(node))
+        if n == 0:  # the root before any visit is even; an unvisited move reads as the root
+            root = NodeInfo(0, 0.5, 0.0, 0.0, 0.0) if node == ROOT else self.root_info()
+            return NodeInfo(0, root.winrate, 0.0, root.score_lead, 0.0)
+        mean = (-1 if node == ROOT else 1) * s[VALUE] / n
+        winrate = (1.0 + mean) / 2.0
+        spread = math.sqrt(max(s[VALUE_SQ] / n - mean * mean, 0.0)) / 2.0
+        lcb = winrate - LCB_Z * spread / math.sqrt(n) if n > 1 else 0.0
+        lead = self.game.to_move * s[SCORE] / n
+        stdev = math.sqrt(max(s[SCORE_SQ] / n - (s[SCORE] / n) ** 2, 0.0))
+        return NodeInfo(n, winrate, min(max(lcb, 0.0), 1.0), lead, stdev)
+
+    def _info(self, node: int) -> MoveInfo:
+        pv = self._pv(node)
+        return MoveInfo(**vars(self._node_info(node)), move=int(self.links[MOVE, node]),
+                        prior=float(self.stats[PRIOR, node]), pv=[int(self.links[MOVE, p]) for p in pv],
+                        pv_visits=[int(self.links[VISITS, p]) for p in pv])

@@ -1,6 +1,7 @@
 """GTP engine: a scripted session over every command and error path; a game against GnuGo."""
 
 import io
+import itertools
 import os
 import re
 import shutil
@@ -231,48 +232,83 @@ def test_percent_label(p, label):
 
 
 KEYS = {"lz": {"visits": int, "winrate": int, "prior": int, "lcb": int, "order": int},
-        "kata": {"visits": int, "utility": float, "winrate": float, "scoreMean": float, "scoreStdev": float,
-                 "scoreLead": float, "prior": float, "lcb": float, "order": int},
+        "kata": {"visits": int, "edgeVisits": int, "utility": float, "winrate": float, "scoreMean": float,
+                 "scoreStdev": float, "scoreLead": float, "scoreSelfplay": float, "noResultValue": float,
+                 "prior": float, "lcb": float, "utilityLcb": float, "weight": float, "order": int},
         "sabaki": {"visits": int, "winrate": int, "prior": int, "lcb": int, "scoreLead": float, "order": int}}
+"""Each dialect's info keys in KataGo's order (Leela Zero's, with Sabaki's scoreLead)."""
+ASKED = {"noResultValue"}  # only with ``noResultValue true``
+ROOT_KEYS = {"visits", "utility", "winrate", "scoreMean", "scoreStdev", "scoreLead", "scoreSelfplay", "weight"}
+MOVE_SECTIONS = ("pvVisits", "pvEdgeVisits", "movesOwnership", "movesOwnershipStdev")
+TOP_SECTIONS = ("rootInfo", "ownership", "ownershipStdev")
 
 
-def parse_info(line: str, dialect: str, size: int = 19) -> tuple[list[dict], list[float] | None]:
-    """An info line by the grammar of KataGo's GTP extensions (and Leela Zero's, which Sabaki's
-    analysis guide follows): ``info move V (key value)* pv V+`` repeated, then optionally
-    ``ownership`` and N*N floats. Raises on anything else; checks each number's format."""
-    words = line.split()
-    ownership = None
-    if "ownership" in words:
-        at = words.index("ownership")
-        ownership = [float(x) for x in words[at + 1:]]
-        assert len(ownership) == size * size and all(-1 <= x <= 1 for x in ownership)
-        words = words[:at]
-    infos, i = [], 0
-    while i < len(words):
-        assert words[i] == "info" and words[i + 1] == "move", words[i:i + 2]
-        info = {"move": words[i + 2]}
-        vertex_to_idx(info["move"], size)
-        i += 3
-        while words[i] != "pv":
-            key, value = words[i], words[i + 1]
-            kind = KEYS[dialect][key]
-            if kind is int:
+def parse_info(line: str, dialect: str, size: int = 19) -> tuple[list[dict], dict]:
+    """An info line by the grammar of KataGo's GTP extensions (docs/GTP_Extensions.md; Leela
+    Zero's, which Sabaki's analysis guide follows): ``info move V (key value)* order K pv V*``
+    with then, each only if asked and in this order, ``pvVisits`` and ``pvEdgeVisits`` (an
+    integer per pv move), ``movesOwnership`` and ``movesOwnershipStdev`` (N*N floats), repeated
+    per move; after the moves ``rootInfo (key value)*``, ``ownership`` and ``ownershipStdev``
+    (N*N floats). Keys in KataGo's order, one space between words. Returns the moves and the
+    top-level sections; raises on anything else."""
+    assert line == " ".join(line.split()), "spacing"
+    words, at = line.split(), 0
+
+    def pairs(keys: dict, stop: tuple[str, ...]) -> dict:
+        nonlocal at
+        found = {}
+        while at < len(words) and words[at] not in stop:
+            key, value = words[at], words[at + 1]
+            if keys[key] is int:
                 assert value.lstrip("-").isdigit(), (key, value)
-            info[key] = kind(value)
-            i += 2
-        pv = []
-        i += 1
-        while i < len(words) and words[i] != "info":
-            pv.append(words[i])
-            vertex_to_idx(words[i], size)
-            i += 1
-        assert pv and pv[0] == info["move"]
-        assert set(KEYS[dialect]) <= set(info), set(KEYS[dialect]) - set(info)
+            found[key] = keys[key](value)
+            at += 2
+        assert list(found) == [k for k in keys if k in found], f"order: {list(found)}"
+        return found
+
+    def floats(low: float) -> list[float]:
+        nonlocal at
+        values = [float(x) for x in words[at + 1:at + 1 + size * size]]
+        assert len(values) == size * size and all(low <= x <= 1 for x in values)
+        at += 1 + size * size
+        return values
+
+    infos = []
+    while at < len(words) and words[at] == "info":
+        assert words[at + 1] == "move", words[at:at + 2]
+        info = {"move": words[at + 2]}
+        vertex_to_idx(info["move"], size)
+        at += 3
+        info |= pairs(KEYS[dialect], ("pv",))
+        assert set(KEYS[dialect]) - ASKED <= set(info), set(KEYS[dialect]) - set(info)
         top = 10000 if dialect != "kata" else 1
         assert all(0 <= info[k] <= top for k in ("winrate", "prior", "lcb"))
+        at += 1
+        pv = []
+        while at < len(words) and words[at] not in ("info", *MOVE_SECTIONS, *TOP_SECTIONS):
+            vertex_to_idx(words[at], size)
+            pv.append(words[at])
+            at += 1
+        assert pv and pv[0] == info["move"]
+        info["pv"] = pv
+        for section in MOVE_SECTIONS:
+            if at < len(words) and words[at] == section:
+                if section.startswith("pv"):
+                    info[section] = [int(x) for x in words[at + 1:at + 1 + len(pv)]]
+                    at += 1 + len(pv)
+                else:
+                    info[section] = floats(-1.0 if section == "movesOwnership" else 0.0)
         infos.append(info)
-    assert [info["order"] for info in infos] == list(range(len(infos)))
-    return infos, ownership
+    assert infos and [info["order"] for info in infos] == list(range(len(infos)))
+    sections = {}
+    if at < len(words) and words[at] == "rootInfo":
+        at += 1
+        sections["rootInfo"] = pairs({k: v for k, v in KEYS[dialect].items() if k in ROOT_KEYS}, TOP_SECTIONS)
+    for section in TOP_SECTIONS[1:]:
+        if at < len(words) and words[at] == section:
+            sections[section] = floats(-1.0 if section == "ownership" else 0.0)
+    assert at == len(words), words[at:at + 3]
+    return infos, sections
 
 
 def slow_input(*steps):
@@ -311,8 +347,8 @@ def test_analysis_streams_until_the_next_command(searching, command, dialect):
     lines = stream.splitlines()
     assert len(lines) >= 3
     parsed = [parse_info(line, dialect) for line in lines]
-    infos, ownership = parsed[-1]
-    assert (ownership is not None) == (dialect == "kata")
+    infos, sections = parsed[-1]
+    assert ("ownership" in sections) == (dialect == "kata")
     assert sum(i["visits"] for i in parsed[-1][0]) >= sum(i["visits"] for i in parsed[0][0])  # it searched on
     if dialect == "kata":
         assert len(infos) <= 5
@@ -392,8 +428,103 @@ def test_genmove_analyze_lines_are_an_interval_apart_after_a_slow_step(model, mo
     monkeypatch.setattr(tree, "_step", uneven_step)
     monkeypatch.setattr(engine, "_info_line", lambda a: written.append(time.perf_counter()) or info_line(a))
     assert ask(engine, "lz-genmove_analyze b 10").rstrip().splitlines()[-1].startswith("play ")
-    gaps = [b - a for a, b in zip(written, written[1:-1])]  # the last line is the final tree's
+    gaps = [b - a for a, b in itertools.pairwise(written[:-1])]  # the last line is the final tree's
     assert len(calls) > 10 and gaps and min(gaps) >= 0.1, gaps
+
+
+EVERY_OPTION = ("rootInfo true pvVisits true pvEdgeVisits true ownership true ownershipStdev true "
+                "movesOwnership true movesOwnershipStdev true noResultValue true")
+
+
+def last_info_line(engine: GtpEngine, command: str, visits: int = 1) -> str:
+    """The last info line streamed once the best move has ``visits`` (a loaded box is slow)."""
+    out = io.StringIO()
+
+    def searched() -> bool:
+        found = re.findall(r"^info move \S+ visits (\d+)", out.getvalue(), re.MULTILINE)
+        return bool(found) and int(found[-1]) >= visits
+
+    engine.run(slow_input(command, searched), out)  # the end of input ends the analysis
+    return [line for line in out.getvalue().splitlines() if line.startswith("info ")][-1]
+
+
+def test_kata_analyze_honours_katagos_options(searching):
+    """Every true/false option of KataGo's kata-analyze, in its grammar: pvVisits (= pvEdgeVisits
+    in a tree) are the visits along each pv, falling from the move's own; noResultValue is 0;
+    rootInfo holds at least the moves' visits and KataGo's utility; the ownership spread is
+    real, and an unvisited move (minmoves) has no ownership of its own."""
+    ask(searching, "play b D4")
+    infos, sections = parse_info(last_info_line(searching, f"kata-analyze 5 {EVERY_OPTION} minmoves 40", 4), "kata")
+    for i in infos:
+        assert i["pvVisits"] == i["pvEdgeVisits"] and i["pvVisits"][0] == i["visits"] == i["edgeVisits"] == i["weight"]
+        assert i["pvVisits"] == sorted(i["pvVisits"], reverse=True) and i["noResultValue"] == 0
+        assert i["scoreMean"] == i["scoreLead"] == i["scoreSelfplay"]
+        assert i["utilityLcb"] == pytest.approx(2 * i["lcb"] - 1, abs=1e-5)
+    assert infos[0]["visits"] > 0 and any(infos[0]["movesOwnership"]) and any(infos[0]["movesOwnershipStdev"])
+    assert infos[-1]["visits"] == 0 and not any(infos[-1]["movesOwnership"] + infos[-1]["movesOwnershipStdev"])
+    root = sections["rootInfo"]
+    assert set(root) == ROOT_KEYS and root["visits"] > sum(i["visits"] for i in infos)
+    assert root["utility"] == pytest.approx(2 * root["winrate"] - 1, abs=1e-5) and 0 <= root["winrate"] <= 1
+    assert max(sections["ownershipStdev"]) > 0 and any(sections["ownership"])
+
+
+@pytest.mark.parametrize("dialect, command", [("lz", "lz-analyze"), ("sabaki", "analyze")])
+def test_other_dialects_accept_katagos_options(searching, dialect, command):
+    """lz-analyze and analyze take KataGo's options too (a GUI never gets an error for them)
+    and print the sections in KataGo's grammar with their own numbers."""
+    infos, sections = parse_info(last_info_line(searching, f"{command} b 5 {EVERY_OPTION}"), dialect)
+    assert all(i["pvVisits"][0] == i["visits"] for i in infos) and "noResultValue" not in infos[0]
+    assert set(sections) == {"rootInfo", "ownership", "ownershipStdev"}
+
+
+def test_analysis_options_without_search(engine):
+    """The raw policy: visits in proportion to the prior (1000 at the root), the ownership and its
+    spread from single random playouts, no ownership for moves (nothing was searched below them)."""
+    infos, sections = parse_info(last_info_line(engine, f"kata-analyze b 5 {EVERY_OPTION}"), "kata")
+    assert sections["rootInfo"]["visits"] == 1000 and max(sections["ownershipStdev"]) > 0
+    assert all(i["pvVisits"] == [i["visits"]] and not any(i["movesOwnership"]) for i in infos)
+
+
+@pytest.mark.parametrize("line, check", [
+    ("kata-analyze b 50 pvVisits TRUE rootInfo False", lambda a: a.show == {"pvVisits"} and a.interval == 0.5),
+    ("kata-analyze 2.5 interval 20", lambda a: a.interval == 0.2),
+    ("lz-analyze b interval 10 minmoves 0 maxmoves 0", lambda a: a.min_moves == a.max_moves == 0),
+    ("lz-analyze w 10 avoid b D4,Q16 1 avoid black pass 3",
+     lambda a: a.avoid[0, [vertex_to_idx("D4", 19), vertex_to_idx("Q16", 19), 361]].tolist() == [1, 1, 3]),
+    ("analyze b 10 allow w D4,,Q16 2 avoid b D16 1",
+     lambda a: (a.avoid[1] > 0).sum() == 360 and a.avoid[1, vertex_to_idx("D4", 19)] == 0 and a.avoid[0].sum() == 1),
+])
+def test_analysis_options_in_katagos_syntax(searching, line, check):
+    """KataGo's value syntax: true/false in any case, decimal intervals, avoid/allow with a
+    colour, a comma-separated vertex list (empty pieces skipped, pass allowed) and a depth."""
+    assert ask(searching, line) == "=\n\n" and check(searching._analysis)
+
+
+@pytest.mark.parametrize("options", ["allow b D4 1 allow b Q16 1", "avoid b D4 1 allow b Q16 1",
+                                     "allow b D4 1 avoid b Q16 1", "avoid b D4 0", "avoid b Z99 1", "avoid b D4",
+                                     "avoid x D4 1", "pvVisits maybe", "minmoves -1", "interval nan", "rootInfo",
+                                     "interval 1e2"])
+def test_analysis_options_outside_katagos_syntax_are_refused(searching, options):
+    """One allow a colour and no avoid beside it, depths from 1, vertices of this board, true or
+    false, plain non-negative numbers, a value for every key: else ``syntax error``, no change."""
+    before = state_of(searching)
+    assert ask(searching, f"kata-analyze b 10 {options}") == "? syntax error\n\n"
+    assert state_of(searching) == before
+
+
+@pytest.mark.parametrize("fixture", ["searching", "engine"])
+def test_avoid_and_allow_keep_moves_out_of_analysis_and_play(fixture, request):
+    """allow: only the allowed moves are reported (minmoves cannot add others) and played, with
+    search or without; avoid: the moves the analysis liked best are no longer reported."""
+    engine = request.getfixturevalue(fixture)
+    allowed = {"C3", "Q4", "K10"}
+    infos, _ = parse_info(last_info_line(engine, f"lz-analyze b 5 allow b {','.join(allowed)} 1 minmoves 10"), "lz")
+    assert {i["move"] for i in infos} <= allowed
+    liked = [i["move"] for i in parse_info(last_info_line(engine, "lz-analyze b 5"), "lz")[0][:3]]
+    infos, _ = parse_info(last_info_line(engine, f"lz-analyze b 5 avoid b {','.join(liked)} 1"), "lz")
+    assert not {i["move"] for i in infos} & set(liked)
+    answer = ask(engine, "kata-genmove_analyze b 5 allow b K10 1").rstrip().splitlines()
+    assert answer[-1] == "play K10" and engine.game.move_number == 1
 
 
 def test_analysis_arguments_are_checked(searching):

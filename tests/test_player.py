@@ -17,7 +17,7 @@ from gonet.board import Board
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
 from gonet.player import RESIGN, Player
-from gonet.search import SearchSettings
+from gonet.search import SearchSettings, avoid_row, avoid_table
 
 SETTLED = """
     . X . X O . O . O
@@ -114,6 +114,19 @@ def test_passes_from_settle_after_when_nothing_is_contested():
     assert Player(policy(), seed=0, settle_after=1).choose(game) == game.pass_idx
     assert Player(policy(), seed=0, settle_after=2).choose(game) == v("E5")
     assert Player(policy(), seed=0).choose(game) == v("E5")
+
+
+def test_avoid_bans_the_policys_move_for_its_colour_only():
+    """Without search, a move ``avoid`` bans for the side to move is never played (the next
+    likeliest is); a ban for the other colour changes nothing; banning everything is ignored."""
+    game = Game(9)
+    bans = avoid_table(9)
+    avoid_row(bans, WHITE)[v("E5")] = 1
+    assert Player(policy("E5"), seed=0).choose(game, avoid=bans) == v("E5")
+    avoid_row(bans, BLACK)[v("E5")] = 1
+    assert Player(policy("E5"), seed=0).choose(game, avoid=bans) not in (v("E5"), game.pass_idx)
+    avoid_row(bans, BLACK)[:] = 1
+    assert Player(policy("E5"), seed=0).choose(game, avoid=bans) == v("E5")
 
 
 def test_cleanup_plays_on_dead_stones_liberties():

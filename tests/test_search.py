@@ -10,7 +10,8 @@ import pytest
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.game import Game
-from gonet.search import COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings
+from gonet.search import (COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings, avoid_row,
+                          avoid_table)
 
 
 def board(art: str, to_move: int = BLACK) -> Game:
@@ -233,6 +234,64 @@ def test_analysis_infos():
     assert len(search.infos(min_moves=len(infos) + 3)) == len(infos) + 3
     assert len(search.infos(max_moves=2)) == 2
     assert search.ownership().shape == (81,)
+
+
+def bans(*entries: tuple[int, str, int]) -> np.ndarray:
+    """An avoid table from (colour, "V,V,...", depth) entries on 9x9."""
+    table = avoid_table(9)
+    for colour, vertices, depth in entries:
+        avoid_row(table, colour)[[vertex_to_idx(v, 9) for v in vertices.split(",")]] = depth
+    return table
+
+
+def test_avoided_moves_are_not_searched_to_their_depth():
+    """KataGo's avoid: Black's saving move E4 banned at the root gets no visit and is neither
+    played nor listed (even as an unvisited move); White's replies banned to depth 2 get no
+    visit one ply down; a search with new bans starts afresh, one with the same bans reuses
+    its tree. A node whose children are all banned searches them anyway."""
+    game = board(ATARI)
+    search = searched(Tactics(), game, 150)
+    assert idx_to_vertex(search.best_move(), 9) == "E4"
+    white = "E4,D6,C5,F4,E6,D4"
+    table = bans((BLACK, "E4", 1), (WHITE, white, 2))
+    search.run(game, visits=150, avoid=table)
+    e4 = vertex_to_idx("E4", 9)
+    assert search.links[VISITS, search._child(0, e4)] == 0 and search.root_visits >= 100
+    assert search.best_move() != e4 and e4 not in [i.move for i in search.infos(min_moves=100)]
+    banned = {vertex_to_idx(v, 9) for v in white.split(",")}
+    for child in search._children(0):
+        for reply in search._children(child):
+            if int(search.links[MOVE, reply]) in banned:
+                assert search.links[VISITS, reply] == 0
+    visits = search.root_visits
+    search.run(game, visits=visits + 10, avoid=table.copy())
+    assert search.root_visits >= visits  # the same bans: the tree is kept
+    everything = bans((BLACK, "E5", 1))
+    avoid_row(everything, BLACK)[:] = 1
+    search.run(game, visits=20, avoid=everything)
+    assert search.root_visits == 20 and search.best_move() != game.pass_idx
+
+
+def test_ownership_and_pv_visits_split_by_root_move():
+    """The root's ownership statistics hold every leaf's playout map: the root's own first
+    evaluation plus those below each root move; a move's ``pv_visits`` are the visits of the
+    nodes along its pv, falling; an unvisited move has no ownership maps (0 everywhere)."""
+    search = searched(Tactics(), board(ATARI), 120)
+    root = search.ownership_stats()
+    infos = search.infos(min_moves=30)
+    below = [search.ownership_stats(i.move) for i in infos]
+    assert root.count == search.root_visits == 1 + sum(b.count for b in below)
+    assert [b.count for b in below] == [i.visits for i in infos]
+    first = root.sum - sum(b.sum for b in below)  # the root's own leaf: one playout map, owners +-1 or 0
+    assert np.allclose(np.abs(first) * (np.abs(first) - 1), 0)
+    assert ((0 <= root.stdev()) & (root.stdev() <= 1)).all() and root.stdev().max() > 0
+    assert not below[-1].count and not below[-1].mean().any() and not below[-1].stdev().any()
+    for i in infos:
+        assert i.pv_visits[0] == i.visits and i.pv_visits == sorted(i.pv_visits, reverse=True)
+        assert len(i.pv_visits) == len(i.pv) and (i.visits == 0 or min(i.pv_visits) > 0)
+    root_info = search.root_info()
+    assert root_info.visits == search.root_visits and root_info.winrate == search.winrate()
+    assert root_info.score_lead == pytest.approx(search.score_lead()) and root_info.score_stdev >= 0
 
 
 def test_settings_need_a_budget():
