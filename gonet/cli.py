@@ -149,17 +149,21 @@ def _analysis(args: argparse.Namespace) -> int:
 def _match(args: argparse.Namespace) -> int:
     import shlex
 
-    from gonet.match import run_match
+    from gonet.match import read_openings, run_match
 
-    search = (["--visits", str(args.visits)] if args.visits else []) + (["--time", str(args.time)] if args.time else [])
+    search = ((["--visits", str(args.visits)] if args.visits else [])
+              + (["--time", str(args.time)] if args.time is not None else []))
     engine = args.engine or " ".join(
         [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
          "--resign-winrate", str(args.resign)]
         + (["--model", shlex.quote(args.model)] if args.model else [])
         + (["--threads", str(args.threads)] if args.threads else []))
+    openings = None
+    if args.openings:
+        openings = read_openings(args.openings, (args.games + 1) // 2, args.opening_moves, args.size)
     summary = run_match(engine, args.opponent, args.games, args.out, size=args.size, komi=args.komi,
                         max_moves=args.max_moves, parallel=args.parallel, names=("gonet", args.opponent_name),
-                        timeout=args.timeout)
+                        timeout=args.timeout, openings=openings)
     low, high = summary["win_rate_95"]
     print(f"gonet won {summary['wins']['gonet']:g} of {summary['games']} games against {args.opponent!r}: "
           f"{100 * summary['win_rate']:.1f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%); "
@@ -301,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="gonet searches this many seconds a move (default: raw policy)")
     p.add_argument("--resign", type=bounded(float, 0, 1), default=0.0,
                    help="gonet resigns under this search winrate (default never)")
+    p.add_argument("--openings", help="SGF source (file, folder, archive): each pair of games starts from "
+                                      "the first moves of its own record, colours swapped")
+    p.add_argument("--opening-moves", type=COUNT, default=10, help="moves taken from each opening record")
     _add_threads_option(p)
     p.set_defaults(run=_match)
 

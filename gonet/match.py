@@ -7,10 +7,19 @@ Tromp-Taylor area on the referee board. Every game is saved as SGF; the report g
 wins, the win rate with a 95% Wilson interval and the average time per move. An engine
 that does not answer within ``timeout`` seconds, or answers outside GTP, ends the match
 with an :class:`EngineError` naming it (``--opponent cat`` used to wait forever).
+
+Two deterministic engines (gonet's search on a visit budget, a greedy policy, GnuGo) play
+the same game every time they hold the same colours, so a match of 40 such games is two
+games counted 20 times. ``openings`` gives each pair of games (colours swapped) its own
+start, the first moves of a real record, as engine testers use opening books.
+
+A match writes each game's result beside its SGF as it ends; run again with the same
+``out`` and the finished games are read back, not replayed (a cut-off match resumes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import queue
@@ -26,7 +35,7 @@ from tqdm import tqdm
 
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, winner
-from gonet.sgf import game_to_sgf
+from gonet.sgf import game_to_sgf, read_records
 
 
 DEFAULT_TIMEOUT = 120.0  # seconds for one response: GnuGo level 10 on a busy CPU, or a model loading
@@ -123,15 +132,45 @@ class GameResult:
     sgf: str = ""
 
 
+Opening = list[tuple[int, int]]  # (colour, idx) moves from the empty board, Black first
+
+
+def read_openings(source: str | Path, count: int, moves: int, size: int = 19) -> list[Opening]:
+    """The first ``moves`` moves of the first ``count`` records in ``source`` that start from
+    the empty board with Black, have that many moves and no pass among them; an opening
+    already taken is not taken twice."""
+    openings: list[Opening] = []
+    for record in read_records(source, size=size):
+        opening = record.moves[:moves]
+        if (record.setup or record.player_to_move_first != BLACK or len(opening) < moves
+                or any(idx == size * size for _, idx in opening) or opening in openings):
+            continue
+        game = Game(size, DEFAULT_KOMI, superko=True)
+        try:
+            for colour, idx in opening:
+                game.play(idx, colour)
+        except IllegalMove:
+            continue
+        openings.append(opening)
+        if len(openings) == count:
+            return openings
+    raise ValueError(f"{source}: {len(openings)} usable openings of {moves} moves, {count} needed")
+
+
 def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float = DEFAULT_KOMI,
-              max_moves: int = 600) -> GameResult:
-    """One game; both engines are reset first. Two passes or the move cap end it."""
+              max_moves: int = 600, opening: Opening = ()) -> GameResult:
+    """One game from ``opening``'s moves; both engines are reset first. Two passes or the
+    move cap end it."""
     engines = {BLACK: black, WHITE: white}
     for engine in engines.values():
         engine.send(f"boardsize {size}")
         engine.send("clear_board")
         engine.send(f"komi {komi}")
     game = Game(size, komi, superko=True)
+    for colour, idx in opening:
+        game.play(idx, colour)
+        for engine in engines.values():
+            engine.send(f"play {colour_name(colour)} {idx_to_vertex(idx, size)}")
     seconds = {black.name: 0.0, white.name: 0.0}
     counts = {black.name: 0, white.name: 0}
     result = None
@@ -172,20 +211,28 @@ def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]
 
 def run_match(engine_a: str, engine_b: str, games: int, out: str | Path, size: int = 19,
               komi: float = DEFAULT_KOMI, max_moves: int = 600, parallel: int = 1,
-              names: tuple[str, str] = ("A", "B"), timeout: float | None = DEFAULT_TIMEOUT) -> dict:
-    """``games`` games, A taking Black in the even ones; returns the report (also as JSON in ``out``)."""
+              names: tuple[str, str] = ("A", "B"), timeout: float | None = DEFAULT_TIMEOUT,
+              openings: list[Opening] | None = None) -> dict:
+    """``games`` games, A taking Black in the even ones, game pair k from ``openings[k]``
+    (cycled); games already finished in ``out`` are read back. Returns the report (also
+    as JSON in ``out``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
     def one(i: int) -> tuple[int, GameResult]:
+        saved = out / f"game-{i:03d}.json"
+        if saved.exists():
+            return i, GameResult(**json.loads(saved.read_text()), sgf=(out / f"game-{i:03d}.sgf").read_text())
         a, b = GtpProcess(engine_a, names[0], timeout), GtpProcess(engine_b, names[1], timeout)
         try:
             black, white = (a, b) if i % 2 == 0 else (b, a)
-            result = play_game(black, white, size, komi, max_moves)
+            opening = openings[i // 2 % len(openings)] if openings else ()
+            result = play_game(black, white, size, komi, max_moves, opening)
         finally:
             a.close()
             b.close()
         (out / f"game-{i:03d}.sgf").write_text(result.sgf)
+        saved.write_text(json.dumps({k: v for k, v in dataclasses.asdict(result).items() if k != "sgf"}) + "\n")
         return i, result
 
     results: list[GameResult] = []

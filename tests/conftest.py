@@ -31,3 +31,17 @@ def locked_folders(monkeypatch) -> None:
         return scandir(path)
 
     monkeypatch.setattr(os, "scandir", refuse_locked)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random 19x19 policy (k=8, 3 layers) saved as a model file: fast and deterministic."""
+    import torch
+
+    from gonet.nets import PolicyConfig, PolicyNet
+    from gonet.policy import save_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
+    save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), path)
+    return path
