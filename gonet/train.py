@@ -42,21 +42,22 @@ def masked_mse(value: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torc
 
 class PolicyModule(L.LightningModule):
     """Cross-entropy on the played move, top-1/top-5 on val; the batch's planes are unpacked,
-    cut to the feature set and given random symmetries on its device. A net that also
-    returns a value (``(logits, value)``) adds ``value_weight`` × the masked MSE against the
-    batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the values of
-    whole games)."""
+    cut to the feature set and given random symmetries on its device. With ``value_head``
+    the net also returns a value, and the loss adds ``value_weight`` × the masked MSE
+    against the batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the
+    values of whole games); validation logs the value MSE."""
 
     def __init__(self, filters: int = TrainConfig.filters, layers: int = TrainConfig.layers,
                  feature_set: str = TrainConfig.feature_set, board_size: int = 19, lr: float = TrainConfig.lr,
                  momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = TrainConfig.warmup_steps,
                  max_steps: int = TrainConfig.max_steps, symmetries: bool = TrainConfig.symmetries,
-                 channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight):
+                 channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight,
+                 value_head: bool = TrainConfig.value_head):
         """The arguments are the checkpoint's hyperparameters (``save_hyperparameters``), so
         a checkpoint alone rebuilds the module; defaults as in :class:`TrainConfig`."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size))
+        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size, value_head))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.forward_net = torch.compile(self.net) if compile else self.net
@@ -219,8 +220,10 @@ def checked_checkpoint(path: str, module: PolicyModule) -> str:
         raise CheckpointError(f"{path}: damaged checkpoint (SHA-256 checksum mismatch)")
     if (name := non_finite(ckpt["state_dict"])) is not None:
         raise CheckpointError(f"{path}: weights {name} hold NaN or infinity")
-    keys = ("filters", "layers", "feature_set", "board_size")
-    theirs, ours = ({k: hp.get(k) for k in keys} for hp in (ckpt["hyper_parameters"], module.hparams))
+    # the net's shape, value head included (absent from checkpoints written before it: none)
+    keys = [f.name for f in dataclasses.fields(PolicyConfig)]
+    theirs = {k: ckpt["hyper_parameters"].get(k, getattr(PolicyConfig, k)) for k in keys}
+    ours = {k: module.hparams[k] for k in keys}
     if theirs != ours:
         raise CheckpointError(f"{path}: a checkpoint of {theirs}, but this run asks for {ours}")
     return path
@@ -273,10 +276,12 @@ def build_trainer(config: TrainConfig) -> L.Trainer:
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
 
-    ``value_weight`` scales the value loss of a net with a value head (ignored without one).
+    ``value_head`` trains the dual-head net; ``value_weight`` scales its value loss.
 
     ``init_from`` (a model file) starts a new run from its weights with a fresh optimizer and
-    schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence.
+    schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence. The
+    policy comes from the file; so does the value head when both have one (a head the file
+    lacks starts fresh, one this run lacks is left out).
 
     ``max_time`` (DD:HH:MM:SS) limits this run alone, so a resumed run gets its own budget.
     The last checkpoint is also written when training stops early (``max_time``, or a
@@ -287,7 +292,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModu
     cuda = on_gpu(c)
     workers = max(1, (os.cpu_count() or 2) - 1) if c.workers is None else c.workers
     module = PolicyModule(c.filters, c.layers, c.feature_set, board_size_of(c.data), lr=c.lr, max_steps=c.max_steps,
-                          warmup_steps=c.warmup_steps, value_weight=c.value_weight, symmetries=c.symmetries,
+                          warmup_steps=c.warmup_steps, value_weight=c.value_weight, value_head=c.value_head,
+                          symmetries=c.symmetries,
                           channels_last=cuda, compile=cuda if c.compile is None else c.compile)
     print(f"policy net {module.net.config.name} ({c.feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import itertools
+import math
 import os
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from gonet.data import (
     unpack_planes,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
-from gonet.nets import PolicyNet
+from gonet.game import Game
+from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
 from gonet.train import CHECKSUM_KEY, CheckpointError, PolicyModule, TrainingDiverged, checked_checkpoint, train
@@ -164,9 +166,8 @@ def test_a_value_head_adds_its_masked_mse_to_the_loss():
     moves = torch.randint(0, 81, (8,))
     z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
     komi = torch.tensor([-7.5, 7.5, 0.5, -6.5, 6.5, 0, -0.5, 0.5])
-    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
-                          max_steps=60, symmetries=False, value_weight=0.5)
-    module.net = module.forward_net = PolicyNet(dataclasses.replace(module.net.config, value_head=True))
+    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.02, warmup_steps=1,
+                          max_steps=60, symmetries=False, value_weight=0.5, value_head=True)
     with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
         logits, v = module.net(module.input_planes(packed).float(), komi)
         known = z != 0
@@ -181,6 +182,29 @@ def test_a_value_head_adds_its_masked_mse_to_the_loss():
                         check_val_every_n_epoch=None)
     trainer.fit(module, data, data)
     assert trainer.callback_metrics["val/value_mse"] < before / 2
+
+
+def test_value_head_run_trains_both_heads_from_the_shipped_kind_of_model(prepared, tmp_path):
+    """`gonet train --value-head --init-from M`: both heads start from M's weights (with lr 0
+    they end there), a few steps give a finite value MSE on train and val (a third of the
+    games have no result and are masked), and the model file written holds the head: it
+    loads with a value head and gives values."""
+    start = PolicyNet(PolicyConfig(filters=8, layers=3, board_size=9, value_head=True))
+    save_model(start, tmp_path / "dual.pt")
+    args = dict(val_data=str(prepared), filters=8, layers=3, batch_size=16, val_every=2, val_positions=64,
+                checkpoint_every=1000, workers=0, accelerator="cpu", max_steps=3, value_head=True, init_from=str(tmp_path / "dual.pt"))
+    frozen = train(TrainConfig(str(prepared), str(tmp_path / "frozen"), **{**args, "lr": 0.0}))
+    start, _ = load_net(tmp_path / "dual.pt")
+    for name, weight in start.state_dict().items():
+        assert torch.equal(frozen.net.state_dict()[name], weight), name
+    run = train(TrainConfig(str(prepared), str(tmp_path / "run"), **args))
+    metrics = run.trainer.callback_metrics
+    assert all(math.isfinite(float(metrics[k])) for k in ("train/value_mse", "val/value_mse", "val/top1"))
+    assert not torch.equal(run.net.value_head.out.weight, start.value_head.out.weight)
+    policy = load_policy(tmp_path / "run" / "model.pt")
+    assert policy.has_value and policy.meta["steps"] == 3 and "val/value_mse" in policy.meta
+    _, values = policy.evaluate([Game(9), Game(9)])
+    assert values.shape == (2,) and np.all(np.abs(values) <= 1) and np.all(values != 0)
 
 
 class StopAt(L.Callback):
