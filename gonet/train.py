@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import time
 import warnings
 import zipfile
@@ -229,6 +230,46 @@ def checked_checkpoint(path: str, module: PolicyModule) -> str:
     return path
 
 
+PIECE_BYTES = 15 * 2**20  # a file back from a lent GPU machine must be under 16 MiB
+
+
+def split_checkpoint(path: str | Path, out: str | Path, piece_bytes: int = PIECE_BYTES) -> list[Path]:
+    """Cut a checkpoint file into ``out/NAME.1of3``, ``NAME.2of3``, ... of at most
+    ``piece_bytes`` each, so that it fits the device tool's limit on a file. The pieces are
+    the file's bytes as they are, not a lighter copy: exact resume needs the fp32 weights
+    and the optimizer's momentum, which make up all but ~30 kB of it (docs/benchmarks.md)."""
+    path, out = Path(path), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = path.read_bytes()
+    count = max(1, math.ceil(len(data) / piece_bytes))
+    pieces = [out / f"{path.name}.{i + 1}of{count}" for i in range(count)]
+    for i, piece in enumerate(pieces):
+        piece.write_bytes(data[i * piece_bytes:(i + 1) * piece_bytes])
+    return pieces
+
+
+def join_checkpoint(pieces: str | Path, path: str | Path) -> Path:
+    """The checkpoint ``path`` put together from the pieces in folder ``pieces`` (the inverse
+    of :func:`split_checkpoint`); :class:`CheckpointError` if one is missing or two
+    checkpoints are mixed. The joined file is then checked as any other before resuming
+    (:func:`checked_checkpoint`: zip CRCs and its SHA-256 seal)."""
+    matches = [m for piece in Path(pieces).iterdir() if (m := re.fullmatch(r"(.+)\.(\d+)of(\d+)", piece.name))]
+    kinds = {(m[1], int(m[3])) for m in matches}
+    if len(kinds) != 1:
+        raise CheckpointError(f"{pieces}: " + ("no checkpoint pieces (NAME.1ofN)" if not kinds else
+                                               f"pieces of {len(kinds)} checkpoints: {sorted(kinds)}"))
+    (name, count), = kinds
+    found = {int(m[2]): Path(pieces) / m[0] for m in matches}
+    if missing := sorted(set(range(1, count + 1)) - found.keys()):
+        raise CheckpointError(f"{pieces}: pieces {missing} of {count} of {name} are missing")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as joined:
+        for i in range(1, count + 1):
+            joined.write(found[i].read_bytes())
+    return path
+
+
 class ExportModel(Callback):
     """Write the latest weights as a model file whenever a checkpoint is saved and at the end."""
 
@@ -293,8 +334,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModu
     workers = max(1, (os.cpu_count() or 2) - 1) if c.workers is None else c.workers
     module = PolicyModule(c.filters, c.layers, c.feature_set, board_size_of(c.data), lr=c.lr, max_steps=c.max_steps,
                           warmup_steps=c.warmup_steps, value_weight=c.value_weight, value_head=c.value_head,
-                          symmetries=c.symmetries,
-                          channels_last=cuda, compile=cuda if c.compile is None else c.compile)
+                          symmetries=c.symmetries, channels_last=cuda, compile=cuda if c.compile is None else c.compile)
     print(f"policy net {module.net.config.name} ({c.feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
     datamodule = PositionDataModule(c.data, c.val_data, c.batch_size, c.val_positions, workers, c.seed,
