@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import time
 import warnings
 import zipfile
@@ -42,21 +43,22 @@ def masked_mse(value: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torc
 
 class PolicyModule(L.LightningModule):
     """Cross-entropy on the played move, top-1/top-5 on val; the batch's planes are unpacked,
-    cut to the feature set and given random symmetries on its device. A net that also
-    returns a value (``(logits, value)``) adds ``value_weight`` × the masked MSE against the
-    batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the values of
-    whole games)."""
+    cut to the feature set and given random symmetries on its device. With ``value_head``
+    the net also returns a value, and the loss adds ``value_weight`` × the masked MSE
+    against the batch's z (AlphaGo Zero's supervised net: 0.01, against over-fitting the
+    values of whole games); validation logs the value MSE."""
 
     def __init__(self, filters: int = TrainConfig.filters, layers: int = TrainConfig.layers,
                  feature_set: str = TrainConfig.feature_set, board_size: int = 19, lr: float = TrainConfig.lr,
                  momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = TrainConfig.warmup_steps,
                  max_steps: int = TrainConfig.max_steps, symmetries: bool = TrainConfig.symmetries,
-                 channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight):
+                 channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight,
+                 value_head: bool = TrainConfig.value_head):
         """The arguments are the checkpoint's hyperparameters (``save_hyperparameters``), so
         a checkpoint alone rebuilds the module; defaults as in :class:`TrainConfig`."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size))
+        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size, value_head))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.forward_net = torch.compile(self.net) if compile else self.net
@@ -219,10 +221,52 @@ def checked_checkpoint(path: str, module: PolicyModule) -> str:
         raise CheckpointError(f"{path}: damaged checkpoint (SHA-256 checksum mismatch)")
     if (name := non_finite(ckpt["state_dict"])) is not None:
         raise CheckpointError(f"{path}: weights {name} hold NaN or infinity")
-    keys = ("filters", "layers", "feature_set", "board_size")
-    theirs, ours = ({k: hp.get(k) for k in keys} for hp in (ckpt["hyper_parameters"], module.hparams))
+    # the net's shape, value head included (absent from checkpoints written before it: none)
+    keys = [f.name for f in dataclasses.fields(PolicyConfig)]
+    theirs = {k: ckpt["hyper_parameters"].get(k, getattr(PolicyConfig, k)) for k in keys}
+    ours = {k: module.hparams[k] for k in keys}
     if theirs != ours:
         raise CheckpointError(f"{path}: a checkpoint of {theirs}, but this run asks for {ours}")
+    return path
+
+
+PIECE_BYTES = 15 * 2**20  # a file back from a lent GPU machine must be under 16 MiB
+
+
+def split_checkpoint(path: str | Path, out: str | Path, piece_bytes: int = PIECE_BYTES) -> list[Path]:
+    """Cut a checkpoint file into ``out/NAME.1of3``, ``NAME.2of3``, ... of at most
+    ``piece_bytes`` each, so that it fits the device tool's limit on a file. The pieces are
+    the file's bytes as they are, not a lighter copy: exact resume needs the fp32 weights
+    and the optimizer's momentum, which make up all but ~30 kB of it (docs/benchmarks.md)."""
+    path, out = Path(path), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = path.read_bytes()
+    count = max(1, math.ceil(len(data) / piece_bytes))
+    pieces = [out / f"{path.name}.{i + 1}of{count}" for i in range(count)]
+    for i, piece in enumerate(pieces):
+        piece.write_bytes(data[i * piece_bytes:(i + 1) * piece_bytes])
+    return pieces
+
+
+def join_checkpoint(pieces: str | Path, path: str | Path) -> Path:
+    """The checkpoint ``path`` put together from the pieces in folder ``pieces`` (the inverse
+    of :func:`split_checkpoint`); :class:`CheckpointError` if one is missing or two
+    checkpoints are mixed. The joined file is then checked as any other before resuming
+    (:func:`checked_checkpoint`: zip CRCs and its SHA-256 seal)."""
+    matches = [m for piece in Path(pieces).iterdir() if (m := re.fullmatch(r"(.+)\.(\d+)of(\d+)", piece.name))]
+    kinds = {(m[1], int(m[3])) for m in matches}
+    if len(kinds) != 1:
+        raise CheckpointError(f"{pieces}: " + ("no checkpoint pieces (NAME.1ofN)" if not kinds else
+                                               f"pieces of {len(kinds)} checkpoints: {sorted(kinds)}"))
+    (name, count), = kinds
+    found = {int(m[2]): Path(pieces) / m[0] for m in matches}
+    if missing := sorted(set(range(1, count + 1)) - found.keys()):
+        raise CheckpointError(f"{pieces}: pieces {missing} of {count} of {name} are missing")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as joined:
+        for i in range(1, count + 1):
+            joined.write(found[i].read_bytes())
     return path
 
 
@@ -273,10 +317,12 @@ def build_trainer(config: TrainConfig) -> L.Trainer:
 def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModule:
     """Train (or resume: ``resume="last"`` or a checkpoint path) a policy net; returns the module.
 
-    ``value_weight`` scales the value loss of a net with a value head (ignored without one).
+    ``value_head`` trains the dual-head net; ``value_weight`` scales its value loss.
 
     ``init_from`` (a model file) starts a new run from its weights with a fresh optimizer and
-    schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence.
+    schedule, e.g. to continue a shipped model; a resumed checkpoint takes precedence. The
+    policy comes from the file; so does the value head when both have one (a head the file
+    lacks starts fresh, one this run lacks is left out).
 
     ``max_time`` (DD:HH:MM:SS) limits this run alone, so a resumed run gets its own budget.
     The last checkpoint is also written when training stops early (``max_time``, or a
@@ -287,8 +333,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModu
     cuda = on_gpu(c)
     workers = max(1, (os.cpu_count() or 2) - 1) if c.workers is None else c.workers
     module = PolicyModule(c.filters, c.layers, c.feature_set, board_size_of(c.data), lr=c.lr, max_steps=c.max_steps,
-                          warmup_steps=c.warmup_steps, value_weight=c.value_weight, symmetries=c.symmetries,
-                          channels_last=cuda, compile=cuda if c.compile is None else c.compile)
+                          warmup_steps=c.warmup_steps, value_weight=c.value_weight, value_head=c.value_head,
+                          symmetries=c.symmetries, channels_last=cuda, compile=cuda if c.compile is None else c.compile)
     print(f"policy net {module.net.config.name} ({c.feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
     datamodule = PositionDataModule(c.data, c.val_data, c.batch_size, c.val_positions, workers, c.seed,

@@ -47,8 +47,11 @@ class TrainConfig:
     max_steps: int = option(100_000, "steps; also the cosine schedule's length")
     warmup_steps: int = option(200, "linear learning-rate warm-up")
     grad_clip: float = option(0.0, "clip the gradient norm to this (0: off)")
+    value_head: bool = option(
+        False, "train a dual-head net: a value head on the shared trunk, learning the game's result",
+        action="store_true")
     value_weight: float = option(
-        0.01, "weight of the value MSE in the loss, for a net with a value head (AlphaGo Zero: 0.01)")
+        0.01, "weight of the value MSE in the loss, with --value-head (AlphaGo Zero: 0.01)")
     max_time: str | None = option(None, "stop after DD:HH:MM:SS (a checkpoint is written)")
     val_every: int = option(1000, "validate every N steps")
     val_positions: int = option(20000)

@@ -2,7 +2,9 @@
 
 import dataclasses
 import itertools
+import math
 import os
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -22,10 +24,20 @@ from gonet.data import (
     unpack_planes,
 )
 from gonet.features import position_planes, symmetry_idx, symmetry_planes
-from gonet.nets import PolicyNet
+from gonet.game import Game
+from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import ModelFileError, load_net, load_policy, save_model
 from gonet.prepare import prepare
-from gonet.train import CHECKSUM_KEY, CheckpointError, PolicyModule, TrainingDiverged, checked_checkpoint, train
+from gonet.train import (
+    CHECKSUM_KEY,
+    CheckpointError,
+    PolicyModule,
+    TrainingDiverged,
+    checked_checkpoint,
+    join_checkpoint,
+    split_checkpoint,
+    train,
+)
 from gonet.train_config import TrainConfig
 
 
@@ -164,9 +176,8 @@ def test_a_value_head_adds_its_masked_mse_to_the_loss():
     moves = torch.randint(0, 81, (8,))
     z = torch.tensor([1.0, -1, 0, 1, -1, 0, 1, -1])
     komi = torch.tensor([-7.5, 7.5, 0.5, -6.5, 6.5, 0, -0.5, 0.5])
-    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.05, warmup_steps=1,
-                          max_steps=60, symmetries=False, value_weight=0.5)
-    module.net = module.forward_net = PolicyNet(dataclasses.replace(module.net.config, value_head=True))
+    module = PolicyModule(filters=8, layers=3, feature_set="board", board_size=9, lr=0.02, warmup_steps=1,
+                          max_steps=60, symmetries=False, value_weight=0.5, value_head=True)
     with pytest.warns(UserWarning, match="log"):  # self.log outside a Trainer
         logits, v = module.net(module.input_planes(packed).float(), komi)
         known = z != 0
@@ -183,6 +194,30 @@ def test_a_value_head_adds_its_masked_mse_to_the_loss():
     assert trainer.callback_metrics["val/value_mse"] < before / 2
 
 
+def test_value_head_run_trains_both_heads_from_the_shipped_kind_of_model(prepared, tmp_path):
+    """`gonet train --value-head --init-from M`: both heads start from M's weights (with lr 0
+    they end there), a few steps give a finite value MSE on train and val (a third of the
+    games have no result and are masked), and the model file written holds the head: it
+    loads with a value head and gives values."""
+    start = PolicyNet(PolicyConfig(filters=8, layers=3, board_size=9, value_head=True))
+    save_model(start, tmp_path / "dual.pt")
+    args = dict(val_data=str(prepared), filters=8, layers=3, batch_size=16, val_every=2, val_positions=64,
+                checkpoint_every=1000, workers=0, accelerator="cpu", max_steps=3, value_head=True,
+                init_from=str(tmp_path / "dual.pt"))
+    frozen = train(TrainConfig(str(prepared), str(tmp_path / "frozen"), **{**args, "lr": 0.0}))
+    start, _ = load_net(tmp_path / "dual.pt")
+    for name, weight in start.state_dict().items():
+        assert torch.equal(frozen.net.state_dict()[name], weight), name
+    run = train(TrainConfig(str(prepared), str(tmp_path / "run"), **args))
+    metrics = run.trainer.callback_metrics
+    assert all(math.isfinite(float(metrics[k])) for k in ("train/value_mse", "val/value_mse", "val/top1"))
+    assert not torch.equal(run.net.value_head.out.weight, start.value_head.out.weight)
+    policy = load_policy(tmp_path / "run" / "model.pt")
+    assert policy.has_value and policy.meta["steps"] == 3 and "val/value_mse" in policy.meta
+    _, values = policy.evaluate([Game(9), Game(9)])
+    assert values.shape == (2,) and np.all(np.abs(values) <= 1) and np.all(values != 0)
+
+
 class StopAt(L.Callback):
     """Interrupt training after a given step, as a kill after a checkpoint would."""
 
@@ -196,20 +231,48 @@ class StopAt(L.Callback):
 
 def test_resume_continues_from_the_same_step_and_data_position(prepared, tmp_path):
     """Stopped at step 20 (mid-epoch) and resumed to 35, a run ends with exactly the weights
-    of an uninterrupted 35-step run: same steps, data order, optimizer and schedule. The
-    exported model file loads and records its step."""
+    of an uninterrupted 35-step run: same steps, data order, optimizer and schedule, also
+    when its last checkpoint travelled as pieces to a fresh run folder, as between device
+    windows. The exported model file loads and records its step."""
     args = dict(filters=8, layers=3, batch_size=16, val_every=10, val_positions=64, checkpoint_every=10,
                 workers=0, accelerator="cpu", symmetries=False, max_steps=35)
     whole = train(TrainConfig(str(prepared), str(tmp_path / "whole"), **args))
     train(TrainConfig(str(prepared), str(tmp_path / "split"), **args), callbacks=[StopAt(20)])
-    ckpt = torch.load(tmp_path / "split" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert ckpt["global_step"] == 20
+    last = tmp_path / "split" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 20
+    size = last.stat().st_size
+    pieces = split_checkpoint(last, tmp_path / "pieces", piece_bytes=size // 3 + 1)
+    assert [p.name for p in pieces] == ["last.ckpt.1of3", "last.ckpt.2of3", "last.ckpt.3of3"]
+    assert all(p.stat().st_size <= size // 3 + 1 for p in pieces)
+    shutil.rmtree(tmp_path / "split" / "checkpoints")  # a fresh machine: the pieces are all there is
+    assert join_checkpoint(tmp_path / "pieces", last).stat().st_size == size
     resumed = train(TrainConfig(str(prepared), str(tmp_path / "split"), resume="last", **args))
     assert resumed.trainer.global_step == 35
     for a, b in zip(whole.net.parameters(), resumed.net.parameters()):
         assert torch.equal(a, b)
     policy = load_policy(tmp_path / "split" / "model.pt")
     assert policy.config.board_size == 9 and policy.meta["steps"] == 35
+
+
+def test_missing_or_mixed_checkpoint_pieces_are_refused(tmp_path):
+    """Joining refuses, in one line, a folder without pieces, with a piece missing, or with
+    the pieces of two checkpoints; one piece alone is a whole checkpoint."""
+    ckpt = tmp_path / "a.ckpt"
+    ckpt.write_bytes(bytes(range(256)) * 10)
+    pieces = tmp_path / "pieces"
+    with pytest.raises(FileNotFoundError):
+        join_checkpoint(pieces, tmp_path / "joined")
+    pieces.mkdir()
+    for message, setup in [("no checkpoint pieces", lambda: None),
+                           ("pieces \\[2\\] of 3 of a.ckpt are missing",
+                            lambda: split_checkpoint(ckpt, pieces, 1000)[1].unlink()),
+                           ("pieces of 2 checkpoints", lambda: split_checkpoint(ckpt, pieces, 3000))]:
+        setup()
+        with pytest.raises(CheckpointError, match=message):
+            join_checkpoint(pieces, tmp_path / "joined")
+    shutil.rmtree(pieces)
+    assert split_checkpoint(ckpt, pieces, 3000) == [pieces / "a.ckpt.1of1"]
+    assert join_checkpoint(pieces, tmp_path / "joined").read_bytes() == ckpt.read_bytes()
 
 
 def test_datamodule_state_before_training_is_the_start():
