@@ -1,37 +1,55 @@
 """``gonet analysis``: KataGo's JSON analysis-engine protocol on stdin/stdout, for KaTrain and
 the other programs written for KataGo's analysis engine.
 
-One JSON query per input line; one JSON answer per analysed turn, one line each, on stdout
-(stdout carries nothing else; notes go to stderr). Rules, in order:
+One JSON query per input line; JSON answers on stdout, one object a line (stdout carries
+nothing else; notes go to stderr). Rules, in order:
 
-1. **Actions**: ``query_version`` is answered at once; ``terminate`` (``terminateId``,
-   optional ``turnNumbers``) and ``terminate_all`` drop the queued turns they name and are
-   acknowledged; ``clear_cache`` is acknowledged (gonet keeps no cache).
+1. **Actions**: ``query_version`` is answered at once; ``terminate`` (``terminateId``) and
+   ``terminate_all``, each with optional ``turnNumbers``, end the turns they name: a queued
+   turn is answered ``noResults`` at once, a running search stops at its next batch and
+   gives its final answer from what it has; then the action is echoed. ``clear_cache`` is
+   echoed (gonet keeps no cache).
 2. **Position**: ``initialStones`` are placed, then ``moves`` are played from
    ``initialPlayer`` on (default Black), under positional superko; ``komi`` (default 7.5),
    square ``boardXSize``/``boardYSize`` (default 19) of any size gonet plays. gonet scores
    by area: territory ``rules`` (japanese, korean) get a warning, not an error.
 3. **Turns**: ``analyzeTurns`` (default: the last) lists the positions to analyse; each
-   gets its own answer with ``turnNumber``. Queries are served in order by one worker, so
-   a ``terminate`` read while a long query waits takes effect.
-4. **What an answer says** (:func:`analyse`, the one place that works out an analysis): a
-   PUCT search (search.py) of the position, fresh for each turn (queries jump between
-   positions, so answers do not depend on what was asked before). Its budget is
-   ``maxVisits`` root visits (absent: gonet's default time budget, ``SearchSettings``'
-   0.9 s), and at most ``overrideSettings.maxTime`` seconds, never more than
-   ``MAX_SECONDS`` (5 s), so that KaTrain, which asks for every move of a game, stays
-   responsive on two CPU cores. ``moveInfos`` are the visited root moves, most visited
-   first, with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (``PLAYOUTS`` random
-   playouts at each leaf), ``prior`` (the net's probability over the search's
-   candidates), ``pv`` and ``utility`` (2·winrate − 1); ``rootInfo`` is the root's.
-   ``ownership`` (the leaves' playouts) and ``policy`` (the net: 362 values, -1 for
-   illegal points) come when asked; ``avoidMoves`` for the side to move are left out of
-   the candidates (the search may still spend visits on them). ``priority`` and
-   ``reportDuringSearchEvery`` are not acted on: one answer per turn, in order.
-5. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
+   gets its own answers with ``turnNumber``. One worker searches one turn at a time, the
+   queued turn of highest ``priority`` first (or the turn's entry in ``priorities``, one per
+   ``analyzeTurns`` entry; default 0), ties in order of arrival; a running search is not
+   pre-empted, as in KataGo.
+4. **The search** (:func:`analyse`, the one place that works out an analysis): a PUCT search
+   (search.py) of the position, fresh for each turn (queries jump between positions, so
+   answers do not depend on what was asked before). Its budget is ``maxVisits`` root visits
+   (absent: gonet's default time budget, ``SearchSettings``' 0.9 s), and at most
+   ``maxTime`` seconds, never more than ``MAX_SECONDS`` (5 s), so that KaTrain, which asks
+   for every move of a game, stays responsive on two CPU cores. ``avoidMoves`` (or
+   ``allowMoves``) ban moves for the colour given to ply ``untilDepth`` in the search itself
+   (search.py rule 2, as GTP's ``avoid``/``allow``): it never enters them, and the banned
+   root moves are not reported. ``rootPolicyTemperature``, ``wideRootNoise`` and
+   ``rootFpuReductionMax`` widen the root as KataGo's do (search.py rule 2).
+5. **Reports**: with ``reportDuringSearchEvery`` (and ``firstReportDuringSearchAfter``)
+   seconds, a running search answers with ``"isDuringSearch": true`` at that interval,
+   in the shape of the final answer; every turn ends with exactly one answer whose
+   ``isDuringSearch`` is false (the final one, or ``noResults``). KaTrain shows the partial
+   answers as they come and marks a position analysed on the final one.
+6. **What an answer says**: ``moveInfos`` are the visited root moves, most visited first,
+   with their ``visits``, ``winrate``, ``lcb``, ``scoreLead`` (``PLAYOUTS`` random playouts
+   at each leaf), ``scoreStdev``, ``prior`` (the net's probability over the search's
+   candidates), ``pv`` (at most ``analysisPVLen`` moves) and ``utility`` (2·winrate − 1);
+   ``rootInfo`` is the root's. As asked: ``ownership``/``ownershipStdev`` (the leaves'
+   playouts), per move ``ownership``/``ownershipStdev`` (``includeMovesOwnership(Stdev)``:
+   the playouts below that move), ``pvVisits``/``pvEdgeVisits`` (equal: a tree), ``noResultValue``
+   (0: area scoring always ends in a score) and ``policy`` (the net: 362 values, -1 for
+   illegal points).
+7. **Perspective**: winrate, scoreLead and ownership are from the side to move's view
    unless ``reportAnalysisWinratesAs`` is ``BLACK`` or ``WHITE`` (in the query's
    ``overrideSettings`` or ``-override-config`` at start-up; KaTrain asks for BLACK).
-6. **Errors**: a bad query is answered ``{"id": ..., "error": ..., "field": ...}`` and the
+8. **Accepted, not acted on**: ``overrideSettings`` other than ``reportAnalysisWinratesAs``
+   and :data:`SEARCH_KEYS` (KaTrain's ``humanSLProfile``, ``playoutDoublingAdvantage``,
+   ``antiMirror`` ...) are named in one warning line and the query is answered without
+   them; other top-level fields (``whiteHandicapBonus`` ...) are ignored.
+9. **Errors**: a bad query is answered ``{"id": ..., "error": ..., "field": ...}`` and the
    engine goes on; an illegal move is ``Illegal move N: B Q16``.
 """
 
@@ -39,18 +57,20 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import numpy as np
 
 from gonet import __version__
-from gonet.coords import BLACK, WHITE, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
+from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove
-from gonet.search import MoveInfo, Search, SearchSettings, warm_up
+from gonet.search import NodeInfo, Report, Schedule, Search, SearchSettings, avoid_table, ban, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +80,13 @@ AREA_RULES = {"tromp-taylor", "chinese", "chinese-ogs", "chinese-kgs", "aga", "n
               "stone_scoring", "bga", "french", "aga-button"}
 TERRITORY_RULES = {"japanese", "korean"}
 PERSPECTIVES = ("BLACK", "WHITE", "SIDETOMOVE")
+INCLUDES = ("includeOwnership", "includeOwnershipStdev", "includeMovesOwnership", "includeMovesOwnershipStdev",
+            "includePolicy", "includePVVisits", "includeNoResultValue")  # the true/false fields (rule 6)
+# KataGo's search settings gonet acts on (rule 4): key -> (lowest, highest, top-level field too)
+SEARCH_KEYS = {"maxVisits": (1, 1 << 50, True), "maxTime": (0.0, 1e20, False),
+               "rootPolicyTemperature": (0.01, 100.0, True), "wideRootNoise": (0.0, 5.0, False),
+               "rootFpuReductionMax": (0.0, 2.0, True)}
+END = (math.inf, math.inf, None)  # the queue's last item: sorts after every turn
 
 
 class QueryError(ValueError):
@@ -71,70 +98,98 @@ class QueryError(ValueError):
 
 
 @dataclass
-class Analysis:
-    """One position's analysis, values from the side to move's view (rule 4)."""
+class Request:
+    """What a query asks of each of its turns (rules 4-7)."""
 
-    moves: list[MoveInfo]  # most visited first
-    winrate: float
-    score_lead: float
-    visits: int
-    ownership: np.ndarray | None = None  # float[N*N], +1 = Black
-    policy: np.ndarray | None = None     # float[N*N + 1], -1 = illegal
+    id: object  # the query's, echoed in every answer
+    perspective: str
+    settings: SearchSettings
+    include: frozenset[str] = frozenset()  # the INCLUDES set true
+    avoid: np.ndarray | None = field(default=None, compare=False)  # search.avoid_table
+    pv_len: int | None = None  # analysisPVLen
+    reports: tuple[float, float] | None = None  # seconds between partial answers, before the first
 
 
 @dataclass
 class Turn:
     """One queued unit of work: a query's position after ``turn`` moves."""
 
-    query: dict
+    request: Request
     turn: int
     game: Game
-    perspective: str
-    include_ownership: bool
-    include_policy: bool
-    budget: SearchSettings
-    avoid: set[int] = field(default_factory=set)
-    serial: int = 0  # order of arrival, for terminate_all
+    priority: int = 0
+    serial: int = 0        # order of arrival: ties in priority go to the earlier
+    running: bool = False  # the worker has taken it: terminate stops it instead of answering noResults
+    stopped: bool = False  # terminated while running: the search ends at its next batch
 
 
-def analyse(player, turn: Turn) -> Analysis:
-    """The analysis of ``turn``'s position (rule 4): a fresh search within the turn's budget."""
-    game = turn.game
-    search = Search(player.policy, turn.budget, player.symmetries, seed=0)
-    search.run(game)
-    moves = [m for m in search.infos(min_moves=1) if m.move not in turn.avoid]
+def analyse(player, turn: Turn, emit: Callable[[dict], None]) -> None:
+    """Search ``turn``'s position (rule 4) and emit its answers: partial ones at the asked
+    interval (rule 5), then the final one, early once the turn is ``stopped`` (rule 1)."""
+    game, request = turn.game, turn.request
     policy = None
-    if turn.include_policy:
+    if "includePolicy" in request.include:
         policy = np.where(game.legal_moves(), player.policy.predict(game, player.symmetries), -1.0)
-    return Analysis(moves, search.winrate(), search.score_lead(), search.root_visits,
-                    search.ownership() if turn.include_ownership else None, policy)
+    search = Search(player.policy, request.settings, player.symmetries, seed=0)
+    schedule = None if request.reports is None else Schedule(*request.reports)
+
+    def between_batches() -> bool:
+        if schedule is not None and schedule.left() == 0.0:
+            emit(answer(turn, search.report(min_moves=1), policy, during=True))
+            schedule.written()
+        return turn.stopped
+
+    search.run(game, stop=between_batches, avoid=request.avoid)
+    emit(answer(turn, search.report(min_moves=1), policy))
 
 
-def answer(turn: Turn, analysis: Analysis) -> dict:
-    """The JSON answer for one turn in KataGo's shape, in the asked perspective (rule 5)."""
-    game = turn.game
-    flip = {"BLACK": game.to_move, "WHITE": -game.to_move, "SIDETOMOVE": 1}[turn.perspective]
+def answer(turn: Turn, report: Report, policy: np.ndarray | None = None, during: bool = False) -> dict:
+    """One answer for a turn in KataGo's shape (rule 6), in the asked perspective (rule 7)."""
+    game, request = turn.game, turn.request
+    include, size = request.include, game.size
+    flip = {"BLACK": game.to_move, "WHITE": -game.to_move, "SIDETOMOVE": 1}[request.perspective]
+    view = flip * game.to_move  # ownership is Black's (+1): this turns it to the asked view
 
-    def rate(p: float) -> float:
-        return p if flip == 1 else 1.0 - p
+    def values(i: NodeInfo) -> dict:
+        winrate = i.winrate if flip == 1 else 1.0 - i.winrate
+        score = flip * i.score_lead
+        return {"visits": i.visits, "winrate": winrate, "scoreLead": score, "scoreMean": score,
+                "scoreSelfplay": score, "scoreStdev": i.score_stdev, "utility": flip * i.utility}
+
+    def owners(stats, key: str) -> dict:
+        out = {}
+        if key in include:
+            out["ownership"] = _rounded(view * stats.mean(), 4)
+        if key + "Stdev" in include:
+            out["ownershipStdev"] = _rounded(stats.stdev(), 4)
+        return out
 
     infos = []
-    for order, m in enumerate(analysis.moves):
-        score = flip * m.score_lead
-        infos.append({"move": idx_to_vertex(m.move, game.size), "visits": m.visits, "winrate": rate(m.winrate),
-                      "scoreLead": score, "scoreMean": score, "scoreSelfplay": score, "scoreStdev": m.score_stdev,
-                      "prior": m.prior, "order": order, "pv": [idx_to_vertex(i, game.size) for i in m.pv],
-                      "lcb": rate(m.lcb), "utility": flip * m.utility, "utilityLcb": flip * m.utility_lcb})
-    winrate, score = rate(analysis.winrate), flip * analysis.score_lead
-    out = {"id": turn.query["id"], "isDuringSearch": False, "turnNumber": turn.turn, "moveInfos": infos,
-           "rootInfo": {"currentPlayer": colour_name(game.to_move), "visits": analysis.visits, "winrate": winrate,
-                        "scoreLead": score, "scoreSelfplay": score, "utility": 2 * winrate - 1}}
-    if analysis.ownership is not None:
-        view = game.to_move if turn.perspective == "SIDETOMOVE" else (1 if turn.perspective == "BLACK" else -1)
-        out["ownership"] = [round(float(v), 4) for v in view * analysis.ownership]
-    if analysis.policy is not None:
-        out["policy"] = [round(float(v), 6) for v in analysis.policy]
+    for order, m in enumerate(report.moves):
+        pv = m.pv[:request.pv_len]
+        info = {"move": idx_to_vertex(m.move, size), **values(m), "prior": m.prior, "order": order,
+                "pv": [idx_to_vertex(i, size) for i in pv], "lcb": m.lcb if flip == 1 else 1.0 - m.lcb,
+                "utilityLcb": flip * m.utility_lcb}
+        if "includePVVisits" in include:
+            info["pvVisits"] = info["pvEdgeVisits"] = m.pv_visits[:len(pv)]
+        if "includeNoResultValue" in include:
+            info["noResultValue"] = 0.0
+        infos.append(info | owners(report.move_ownership(m.move), "includeMovesOwnership"))
+    out = {"id": request.id, "isDuringSearch": during, "turnNumber": turn.turn, "moveInfos": infos,
+           "rootInfo": {"currentPlayer": colour_name(game.to_move), **values(report.root)}}
+    out |= owners(report.ownership, "includeOwnership")
+    if policy is not None:
+        out["policy"] = _rounded(policy, 6)
     return out
+
+
+def no_results(turn: Turn) -> dict:
+    """The one answer of a turn terminated before its search began (rule 1)."""
+    return {"id": turn.request.id, "isDuringSearch": False, "noResults": True, "turnNumber": turn.turn}
+
+
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    return [round(float(v), digits) for v in values]
 
 
 # ---------------------------------------------------------------- reading queries
@@ -151,13 +206,30 @@ def _move(item, size: int, field_name: str) -> tuple[int, int]:
 
 def _int(query: dict, key: str, default: int) -> int:
     value = query.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not _is_int(value):
         raise QueryError(f"{key} must be an integer", key)
     return value
 
 
-def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
-    """The turns a query asks for (rules 2-3) and any warnings; :class:`QueryError` if bad."""
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(query: dict, key: str, low: float, high: float, field_name: str | None = None) -> float | None:
+    """``query[key]`` if given, a number in [low, high] (an integer if ``low`` is one), else None."""
+    if key not in query:
+        return None
+    value = query[key]
+    kind = int if isinstance(low, int) else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        what = "an integer" if kind is int else "a number"
+        raise QueryError(f"{key} must be {what} from {low:g} to {high:g}", field_name or key)
+    return value
+
+
+def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[tuple[str, str]]]:
+    """The turns a query asks for (rules 2-4) and any warnings as (field, message);
+    :class:`QueryError` if the query is bad."""
     warnings = []
     size = _int(query, "boardXSize", 19)
     if _int(query, "boardYSize", size) != size:
@@ -175,13 +247,13 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
     if name is None or isinstance(rules, str) and name not in AREA_RULES | TERRITORY_RULES:
         raise QueryError(f"unknown rules {json.dumps(rules)}", "rules")
     if name in TERRITORY_RULES or name == "territory":
-        warnings.append("gonet scores by area; territory rules are analysed as area scoring")
-    settings = query.get("overrideSettings", {})
-    if not isinstance(settings, dict):
+        warnings.append(("rules", "gonet scores by area; territory rules are analysed as area scoring"))
+    overrides = query.get("overrideSettings", {})
+    if not isinstance(overrides, dict):
         raise QueryError("overrideSettings must be an object", "overrideSettings")
-    perspective = str(settings.get("reportAnalysisWinratesAs", perspective)).upper()
-    if perspective not in PERSPECTIVES:
-        raise QueryError(f"reportAnalysisWinratesAs must be one of {', '.join(PERSPECTIVES)}", "overrideSettings")
+    ignored = sorted(set(overrides) - set(SEARCH_KEYS) - {"reportAnalysisWinratesAs"})
+    if ignored:
+        warnings.append(("overrideSettings", f"gonet does not act on: {', '.join(ignored)}"))
     stones = query.get("initialStones", [])
     moves = query.get("moves", [])
     if not isinstance(stones, list) or not isinstance(moves, list):
@@ -189,8 +261,9 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
     setup = [_move(s, size, "initialStones") for s in stones]
     played = [_move(m, size, "moves") for m in moves]
     turns = query.get("analyzeTurns", [len(played)])
-    if not isinstance(turns, list) or not all(isinstance(t, int) and 0 <= t <= len(played) for t in turns):
+    if not isinstance(turns, list) or not all(_is_int(t) and 0 <= t <= len(played) for t in turns):
         raise QueryError(f"analyzeTurns must list turns between 0 and {len(played)}", "analyzeTurns")
+    priorities = _priorities(query, turns)
     game = Game(size, float(komi), superko=True)
     if any(idx == game.pass_idx for _, idx in setup) or len({idx for _, idx in setup}) < len(setup):
         raise QueryError("initialStones must be distinct points", "initialStones")
@@ -200,15 +273,11 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
         game.to_move = parse_colour(str(first)) if first is not None else played[0][0] if played else BLACK
     except ValueError:
         raise QueryError("initialPlayer must be B or W", "initialPlayer") from None
-    avoid = _avoided(query, size)
-    budget = _budget(query, settings)
-    wanted = sorted(set(turns))
+    request = _request(query, overrides, perspective, size)
     out = []
     for number, (colour, idx) in enumerate(played + [(0, -1)]):
-        if number in wanted:
-            snapshot = Game.from_record(game.to_record(), superko=True)
-            out.append(Turn(query, number, snapshot, perspective, bool(query.get("includeOwnership", False)),
-                            bool(query.get("includePolicy", False)), budget, avoid.get(snapshot.to_move, set())))
+        if number in priorities:
+            out.append(Turn(request, number, Game.from_record(game.to_record(), superko=True), priorities[number]))
         if number == len(played):
             break
         try:
@@ -219,35 +288,88 @@ def read_turns(query: dict, perspective: str) -> tuple[list[Turn], list[str]]:
     return out, warnings
 
 
-def _budget(query: dict, settings: dict) -> SearchSettings:
-    """The search budget of a query (rule 4): ``maxVisits``, and seconds capped at ``MAX_SECONDS``."""
+def _priorities(query: dict, turns: list[int]) -> dict[int, int]:
+    """Each asked turn's priority (rule 3): ``priority`` for all, or ``priorities`` one each."""
+    if "priorities" not in query:
+        priority = _int(query, "priority", 0)
+        return dict.fromkeys(turns, priority)
+    if "priority" in query:
+        raise QueryError("cannot specify both priority and priorities", "priority")
+    priorities = query["priorities"]
+    if ("analyzeTurns" not in query or not isinstance(priorities, list) or len(priorities) != len(turns)
+            or not all(_is_int(p) for p in priorities)):
+        raise QueryError("priorities must list one integer for each analyzeTurns entry", "priorities")
+    return dict(zip(turns, priorities, strict=True))
+
+
+def _request(query: dict, overrides: dict, perspective: str, size: int) -> Request:
+    """The options a query's turns share (rules 4-7)."""
+    perspective = str(overrides.get("reportAnalysisWinratesAs", perspective)).upper()
+    if perspective not in PERSPECTIVES:
+        raise QueryError(f"reportAnalysisWinratesAs must be one of {', '.join(PERSPECTIVES)}", "overrideSettings")
+    include = set()
+    for key in INCLUDES:
+        if not isinstance(query.get(key, False), bool):
+            raise QueryError(f"{key} must be true or false", key)
+        if query.get(key):
+            include.add(key)
+    every = _number(query, "reportDuringSearchEvery", 0.001, 1e6)
+    first = _number(query, "firstReportDuringSearchAfter", 0.001, 1e6)
+    reports = None if every is None and first is None else (every or math.inf, first or every)
+    return Request(query["id"], perspective, _settings(query, overrides), frozenset(include), _bans(query, size),
+                   _number(query, "analysisPVLen", 1, 1000), reports)
+
+
+def _settings(query: dict, overrides: dict) -> SearchSettings:
+    """The search a query asks for (rule 4): SEARCH_KEYS, top-level before overrideSettings."""
+    given = {}
+    for key, (low, high, top_level) in SEARCH_KEYS.items():
+        value = _number(overrides, key, low, high, "overrideSettings")
+        given[key] = _number(query, key, low, high) if top_level and key in query else value
     default = SearchSettings()
-    visits = query.get("maxVisits")
-    if visits is not None and (isinstance(visits, bool) or not isinstance(visits, int) or visits < 1):
-        raise QueryError("maxVisits must be a positive integer", "maxVisits")
-    seconds = settings.get("maxTime", MAX_SECONDS if visits is not None else default.seconds)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
-        raise QueryError("maxTime must be a positive number", "overrideSettings")
-    return replace(default, visits=visits, seconds=min(float(seconds), MAX_SECONDS), playouts=PLAYOUTS)
+    visits = given["maxVisits"]
+    seconds = given["maxTime"] if given["maxTime"] is not None else MAX_SECONDS if visits else default.seconds
+    return replace(default, visits=visits, seconds=min(float(seconds), MAX_SECONDS), playouts=PLAYOUTS,
+                   root_temperature=given["rootPolicyTemperature"] or 1.0,
+                   wide_root_noise=given["wideRootNoise"] or 0.0, root_fpu_reduction=given["rootFpuReductionMax"])
 
 
-def _avoided(query: dict, size: int) -> dict[int, set[int]]:
-    """``avoidMoves`` entries for the root (``untilDepth`` ≥ 1): colour → idxs."""
-    avoid: dict[int, set[int]] = {BLACK: set(), WHITE: set()}
-    for entry in query.get("avoidMoves", []) or []:
+def _bans(query: dict, size: int) -> np.ndarray | None:
+    """``avoidMoves`` or ``allowMoves`` as the search's ban table (rule 4); None if neither."""
+    keys = [key for key in ("avoidMoves", "allowMoves") if key in query]
+    if len(keys) == 2:
+        raise QueryError("cannot specify both allowMoves and avoidMoves", "allowMoves")
+    if not keys:
+        return None
+    key = keys[0]
+    shape = QueryError(f"{key} must be a list of objects with player, moves and untilDepth", key)
+    if not isinstance(query[key], list):
+        raise shape
+    table = avoid_table(size)
+    allowed = set()  # colours with an allowMoves entry: one each, or the second would undo the first
+    for entry in query[key]:
         try:
             colour = parse_colour(str(entry["player"]))
-            avoid[colour] |= {vertex_to_idx(str(v), size) for v in entry["moves"]} - {size * size}
+            if not isinstance(entry["moves"], list):
+                raise TypeError
+            moves = [vertex_to_idx(str(v), size) for v in entry["moves"]]
+            depth = entry["untilDepth"]
         except (KeyError, TypeError, ValueError):
-            raise QueryError("avoidMoves entries need player, moves and untilDepth", "avoidMoves") from None
-    return avoid
+            raise shape from None
+        if not _is_int(depth) or depth < 1:
+            raise QueryError("untilDepth must be a positive integer", key)
+        if key == "allowMoves" and colour in allowed:
+            raise QueryError("allowMoves takes at most one entry per player", key)
+        allowed.add(colour)
+        ban(table, colour, moves, depth, allow=key == "allowMoves")
+    return table
 
 
 # ---------------------------------------------------------------- the engine
 
 
 class AnalysisEngine:
-    """Reads queries, queues their turns, answers them from one worker thread (rule 3)."""
+    """Reads queries, queues their turns, answers them from one worker thread (rules 1, 3)."""
 
     def __init__(self, model: str | None = None, device: str = "cpu", perspective: str = "SIDETOMOVE",
                  out: TextIO = sys.stdout, threads: int | None = None):
@@ -256,9 +378,9 @@ class AnalysisEngine:
         self.out = out
         self._player = None
         self._write = threading.Lock()
-        self._queue: queue.Queue[Turn | None] = queue.Queue()
-        self._dropped: set[tuple[str, int | None]] = set()  # (id, turn) terminated; turn None = all turns
-        self._drop_all_before = 0  # turns queued before this serial are terminated
+        self._queue: queue.PriorityQueue[tuple[float, float, Turn | None]] = queue.PriorityQueue()
+        self._open: dict[int, Turn] = {}  # queued and running turns by serial: what terminate reaches
+        self._lock = threading.Lock()  # guards _open and the turns' running and stopped
         self._serial = 0
         self._worker = threading.Thread(target=self._work, daemon=True)
         self._worker.start()
@@ -301,59 +423,69 @@ class AnalysisEngine:
         except QueryError as e:
             self.emit({"id": query["id"], "error": e.message, "field": e.field})
             return
-        for warning in warnings:
-            self.emit({"id": query["id"], "warning": warning})
-        for turn in turns:
-            self._serial += 1
-            turn.serial = self._serial
-            self._queue.put(turn)
+        for field_name, warning in warnings:
+            self.emit({"id": query["id"], "field": field_name, "warning": warning})
+        with self._lock:
+            for turn in turns:
+                self._serial += 1
+                turn.serial = self._serial
+                self._open[turn.serial] = turn
+                self._queue.put((-turn.priority, turn.serial, turn))
 
     def _action(self, query: dict, action: str) -> None:
+        """Rule 1; terminations are answered before the echo, as KataGo does."""
         qid = query["id"]
         if action == "query_version":
             self.emit({"id": qid, "action": action, "version": __version__, "git_hash": "gonet"})
         elif action == "clear_cache":
-            self.emit({"id": qid, "action": action})
-        elif action == "terminate":
-            if "terminateId" not in query:
+            self.emit(query)
+        elif action in ("terminate", "terminate_all"):
+            if action == "terminate" and "terminateId" not in query:
                 self.emit({"id": qid, "error": "terminate needs terminateId", "field": "terminateId"})
                 return
             turns = query.get("turnNumbers")
-            for turn in turns if isinstance(turns, list) else [None]:
-                self._dropped.add((str(query["terminateId"]), turn))
-            self.emit({"id": qid, "action": action, "terminateId": query["terminateId"],
-                       **({"turnNumbers": turns} if isinstance(turns, list) else {})})
-        elif action == "terminate_all":
-            self._drop_all_before = self._serial + 1
-            self.emit({"id": qid, "action": action})
+            if turns is not None and not (isinstance(turns, list) and all(_is_int(t) for t in turns)):
+                self.emit({"id": qid, "error": "turnNumbers must be a list of integers", "field": "turnNumbers"})
+                return
+            self._terminate(str(query["terminateId"]) if action == "terminate" else None, turns)
+            self.emit(query)
         else:
             self.emit({"id": qid, "error": f"unknown action {action!r}", "field": "action"})
 
-    def _terminated(self, turn: Turn) -> bool:
-        qid = str(turn.query["id"])
-        return ((qid, None) in self._dropped or (qid, turn.turn) in self._dropped
-                or turn.serial < self._drop_all_before)
+    def _terminate(self, query_id: str | None, turns: list[int] | None) -> None:
+        """End the open turns of ``query_id`` (None: of every query), of ``turns`` only if given."""
+        with self._lock:
+            for serial, turn in list(self._open.items()):
+                if (query_id is None or str(turn.request.id) == query_id) and (turns is None or turn.turn in turns):
+                    if turn.running:
+                        turn.stopped = True
+                    else:
+                        del self._open[serial]
+                        self.emit(no_results(turn))
 
     def _work(self) -> None:
         while True:
-            turn = self._queue.get()
+            _, _, turn = self._queue.get()
             if turn is None:
                 return
             try:
-                if not self._terminated(turn):
-                    result = analyse(self.player, turn)
-                    self.emit(answer(turn, result))
+                with self._lock:  # a turn terminated while queued was answered then
+                    turn.running = self._open.get(turn.serial) is turn
+                if turn.running:
+                    analyse(self.player, turn, self.emit)
             except Exception as e:  # a bug must not kill the engine a GUI is talking to
                 log.exception("analysis failed")
-                self.emit({"id": turn.query["id"], "error": f"internal error: {type(e).__name__}: {e}"})
+                self.emit({"id": turn.request.id, "error": f"internal error: {type(e).__name__}: {e}"})
             finally:
+                with self._lock:
+                    self._open.pop(turn.serial, None)
                 self._queue.task_done()
 
     def run(self, stdin: TextIO = sys.stdin) -> None:
         """Serve until end of input, then finish the queued turns."""
         for line in stdin:
             self.handle(line)
-        self._queue.put(None)
+        self._queue.put(END)
         self._worker.join()
 
 

@@ -52,7 +52,8 @@ from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_co
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points, max_fixed_handicap
 from gonet.modelfile import default_model_path, one_line, peek_model
 from gonet.ownership import OwnershipStats
-from gonet.search import UNLIMITED, MoveInfo, NodeInfo, SearchSettings, avoid_row, avoid_table, root_bans, warm_up
+from gonet.search import (UNLIMITED, MoveInfo, NodeInfo, Report, Schedule, SearchSettings, avoid_table, ban, root_bans,
+                          warm_up)
 
 log = logging.getLogger(__name__)
 PREFIXES = ("kgs", "lz", "kata", "gogui", "gonet")
@@ -82,33 +83,6 @@ class Analysis:
     max_moves: int | None = None
     show: frozenset[str] = frozenset()  # the SHOW_OPTIONS set true
     avoid: np.ndarray | None = field(default=None, compare=False)  # avoid_table; arrays compare as no bool
-
-
-@dataclass
-class Report:
-    """What an info line reads: the moves, the root, and the playouts' ownership (+1 Black)."""
-
-    moves: list[MoveInfo]
-    root: NodeInfo
-    ownership: OwnershipStats
-    move_ownership: Callable[[int], OwnershipStats]  # below one root move
-
-
-class Schedule:
-    """When the next info line is due: one interval after the last one was written, so that a
-    slow search step delays the next line instead of a burst of lines to catch up."""
-
-    def __init__(self, interval: float):
-        self.interval = interval
-        self.due = time.perf_counter() + interval
-
-    def left(self) -> float:
-        """Seconds until the next line is due (0 when it is)."""
-        return max(self.due - time.perf_counter(), 0.0)
-
-    def written(self) -> None:
-        """A line was written now: the next one is due an interval from now."""
-        self.due = time.perf_counter() + self.interval
 
 
 def _gtp_name(method: str) -> str:
@@ -593,20 +567,14 @@ class GtpEngine:
         points = [self._vertex(v) for v in vertices.split(",") if v.strip()]
         if a.avoid is None:
             a.avoid = avoid_table(a.game.size)
-        row = avoid_row(a.avoid, colour)
-        if key == "allow":
-            row[:] = int(depth)
-            row[points] = 0
-        else:
-            row[points] = int(depth)
+        ban(a.avoid, colour, points, int(depth), allow=key == "allow")
 
     def _report(self, a: Analysis) -> Report:
         """The search's moves, root and ownership, or without search the policy's moves, with
         visits in proportion to the prior so that heat maps show it."""
         tree = self.player.tree
         if tree is not None:
-            return Report(tree.infos(a.min_moves, a.max_moves), tree.root_info(), tree.ownership_stats(),
-                          tree.ownership_stats)
+            return tree.report(a.min_moves, a.max_moves)
         from gonet.ownership import ownership_stats
 
         player = self.player

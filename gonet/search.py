@@ -13,7 +13,11 @@ Rules, in order:
    An unvisited child counts as Q = parent's Q − ``fpu_reduction`` · √(prior mass of the
    visited children) (Leela Zero's first-play urgency): the search widens only when the
    favourites disappoint. Moves an ``avoid`` table bans (KataGo's ``avoid``/``allow``: for
-   one colour, up to a ply depth) are not selected, unless every child of the node is banned.
+   one colour, up to a ply depth; :func:`ban`) are not selected, unless every child of the
+   node is banned. At the root, as KataGo does for a wider analysis: the priors are raised to
+   1/``root_temperature`` and renormalised, then raised to 1/(4·``wide_root_noise`` + 1);
+   with ``wide_root_noise`` each child's Q gets, at every selection and with probability ½, a
+   bonus of ``wide_root_noise``·|N(0, 1)|; ``root_fpu_reduction`` replaces ``fpu_reduction``.
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
    leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
@@ -25,8 +29,9 @@ Rules, in order:
    maps are summed for the root and for each root child (ownership.py's ``OwnershipStats``).
 4. **Backup** of V along the path, the sign flipping at each level.
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
-   ends first, or a ``stop`` callback; a visit budget also ends once the runner-up cannot
-   catch the most visited move in the visits left.
+   ends first, or a ``stop`` callback (called between batches, so it can also report the tree
+   on a :class:`Schedule`); a visit budget also ends once the runner-up cannot catch the most
+   visited move in the visits left.
 6. **Choice**: the most visited root child not banned at the root (ties: higher Q, then higher
    prior), or with a temperature a sample from visits ** (1 / T).
 7. **Reuse**: a search at a position that follows from the root by moves in the tree (our
@@ -84,12 +89,18 @@ class SearchSettings:
     mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z
     playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
     max_nodes: int = 2_000_000      # the tree stops growing here (120 MB; a long analysis)
+    # a wider root for analysis (KataGo's rootPolicyTemperature, wideRootNoise, rootFpuReductionMax; rule 2)
+    root_temperature: float = 1.0   # > 1 flattens the root's priors
+    wide_root_noise: float = 0.0    # flattens the root's priors and jitters its children's Q
+    root_fpu_reduction: float | None = None  # None: fpu_reduction
 
     def __post_init__(self):
         if self.visits is None and self.seconds is None:
             raise ValueError("a search needs a budget: visits or seconds")
         if self.batch < 1 or (self.visits is not None and self.visits < 1):
             raise ValueError("batch and visits must be at least 1")
+        if self.root_temperature <= 0 or self.wide_root_noise < 0:
+            raise ValueError("root_temperature must be positive and wide_root_noise not negative")
 
 
 def avoid_table(size: int) -> np.ndarray:
@@ -104,9 +115,38 @@ def avoid_row(avoid: np.ndarray, colour: int) -> np.ndarray:
     return avoid[0 if colour == BLACK else 1]
 
 
+def ban(avoid: np.ndarray, colour: int, moves: list[int], depth: int, allow: bool = False) -> None:
+    """KataGo's ``avoid``: ban ``moves`` (idxs) for ``colour`` in an :func:`avoid_table` up to
+    ply ``depth``; its ``allow``: ban all other moves, pass included."""
+    row = avoid_row(avoid, colour)
+    if allow:
+        row[:] = depth
+        row[moves] = 0
+    else:
+        row[moves] = depth
+
+
 def root_bans(avoid: np.ndarray | None, to_move: int) -> np.ndarray | None:
     """bool[N*N+1]: the moves ``avoid`` bans for ``to_move`` at the root (None: no table)."""
     return None if avoid is None else avoid_row(avoid, to_move) > 0
+
+
+class Schedule:
+    """When the next report of a running search is due: one interval after the last one was
+    written, so that a slow search step delays the next report instead of a burst of them to
+    catch up."""
+
+    def __init__(self, interval: float, first: float | None = None):
+        self.interval = interval
+        self.due = time.perf_counter() + (interval if first is None else first)
+
+    def left(self) -> float:
+        """Seconds until the next report is due (0 when it is)."""
+        return max(self.due - time.perf_counter(), 0.0)
+
+    def written(self) -> None:
+        """A report was written now: the next one is due an interval from now."""
+        self.due = time.perf_counter() + self.interval
 
 
 def warm_up(evaluator: Evaluator, settings: SearchSettings = SearchSettings(), symmetries: int = 1) -> None:
@@ -148,12 +188,25 @@ class MoveInfo(NodeInfo):
     pv_visits: list[int]  # the visits of the node each pv move leads to (a tree: also the edge's)
 
 
+@dataclass
+class Report:
+    """What an analysis reports of a tree: the moves, the root, and the playouts' ownership
+    (+1 Black), in all and below one root move."""
+
+    moves: list[MoveInfo]
+    root: NodeInfo
+    ownership: OwnershipStats
+    move_ownership: Callable[[int], OwnershipStats]
+
+
 @njit(cache=True)
-def _select(links, stats, c_puct, fpu_reduction, path, bans):
+def _select(links, stats, c_puct, fpu_reduction, path, bans, root_prior, root_bonus, root_fpu):
     """Walk from the root to a leaf by PUCT, adding a virtual loss on the way; the path length.
     A walk as long as ``path`` ends there (the node is then evaluated again, not expanded).
     ``bans[side, move]``: the ply up to which a move is skipped (side 0: the root's side to
-    move; ply 0: the root's children), unless all of a node's children are."""
+    move; ply 0: the root's children), unless all of a node's children are. At the root, the
+    i-th child's prior is ``root_prior[i]``, its Q gains ``root_bonus[i]``, and ``root_fpu``
+    is the fpu reduction (rule 2)."""
     node = ROOT
     links[VLOSS, node] += 1
     path[0] = node
@@ -161,13 +214,14 @@ def _select(links, stats, c_puct, fpu_reduction, path, bans):
     while links[COUNT, node] > 0 and length < path.shape[0]:
         first = links[FIRST, node]
         end = first + links[COUNT, node]
+        at_root = node == ROOT
         visited_mass = 0.0
         for c in range(first, end):
             if links[VISITS, c] + links[VLOSS, c] > 0:
-                visited_mass += stats[PRIOR, c]
+                visited_mass += root_prior[c - first] if at_root else stats[PRIOR, c]
         n_parent = links[VISITS, node]
         parent_q = -stats[VALUE, node] / n_parent if n_parent > 0 else 0.0
-        fpu = parent_q - fpu_reduction * math.sqrt(visited_mass)
+        fpu = parent_q - (root_fpu if at_root else fpu_reduction) * math.sqrt(visited_mass)
         scale = c_puct * math.sqrt(n_parent + links[VLOSS, node])
         ply = length - 1
         best = -np.inf
@@ -177,7 +231,11 @@ def _select(links, stats, c_puct, fpu_reduction, path, bans):
         for c in range(first, end):
             n = links[VISITS, c] + links[VLOSS, c]
             q = (stats[VALUE, c] - links[VLOSS, c]) / n if n > 0 else fpu
-            u = q + scale * stats[PRIOR, c] / (1 + n)
+            prior = stats[PRIOR, c]
+            if at_root:
+                prior = root_prior[c - first]
+                q += root_bonus[c - first]
+            u = q + scale * prior / (1 + n)
             if u > best:
                 best = u
                 chosen = c
@@ -372,10 +430,13 @@ class Search:
     def _step(self, slots: list[Game], paths: list[np.ndarray], bans: np.ndarray) -> None:
         """Select up to ``len(slots)`` leaves, evaluate them in one batch, back them up."""
         s = self.settings
+        root_fpu = s.fpu_reduction if s.root_fpu_reduction is None else s.root_fpu_reduction
+        root_prior = self._root_priors()
         leaves: list[tuple[int, int, Game]] = []  # (path index, length, game at the leaf)
         seen = set()
         for i, game in enumerate(slots):
-            length = _select(self.links, self.stats, s.c_puct, s.fpu_reduction, paths[i], bans)
+            length = _select(self.links, self.stats, s.c_puct, s.fpu_reduction, paths[i], bans, root_prior,
+                             self._root_bonus(len(root_prior)), root_fpu)
             leaf = int(paths[i][length - 1])
             if leaf in seen:  # another path already waits on this leaf: evaluate what we have
                 _revert(self.links, paths[i], length)
@@ -411,6 +472,24 @@ class Search:
             for i, length, game in leaves:
                 for _ in range(length - 1):
                     game.undo()
+
+    def _root_priors(self) -> np.ndarray:
+        """The root children's priors as selection reads them (rule 2; KataGo's order of the
+        two powers, the second not renormalised)."""
+        first, count = self.links[FIRST, ROOT], self.links[COUNT, ROOT]
+        prior = self.stats[PRIOR, first:first + count].copy() if count > 0 else np.zeros(0)
+        s = self.settings
+        if s.root_temperature != 1.0 and len(prior):
+            prior = np.exp((np.log(prior) - np.log(prior.max())) / s.root_temperature)  # stable p ** (1/T)
+            prior /= prior.sum()
+        return prior ** (1.0 / (4.0 * s.wide_root_noise + 1.0))
+
+    def _root_bonus(self, count: int) -> np.ndarray:
+        """Fresh wide-root-noise bonuses for one selection (rule 2): w·|N(0, 1)| with probability ½."""
+        noise = self.settings.wide_root_noise
+        if noise == 0.0:
+            return np.zeros(count)
+        return np.where(self.rng.random(count) < 0.5, noise * np.abs(self.rng.standard_normal(count)), 0.0)
 
     def _judge(self, game: Game, value: float) -> tuple[float, float, np.ndarray | None]:
         """(V = (1 − λ)·v + λ·z for the side to move, the playouts' area score from Black's view,
@@ -496,6 +575,10 @@ class Search:
         if max_moves is not None:
             keep = min(keep, max_moves)
         return [self._info(int(c)) for c in order[:keep]]
+
+    def report(self, min_moves: int = 0, max_moves: int | None = None) -> Report:
+        """The tree as analysis reports it: :meth:`infos`, the root, the ownership statistics."""
+        return Report(self.infos(min_moves, max_moves), self.root_info(), self.ownership_stats(), self.ownership_stats)
 
     def root_info(self) -> NodeInfo:
         """The root's visits, winrate and score (KataGo's ``rootInfo``)."""

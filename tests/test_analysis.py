@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 import threading
+import time
 
 import pytest
 import torch
@@ -70,15 +71,92 @@ def test_answers_one_line_per_turn_in_katago_shape(model):
     assert abs(sum(legal) - 1) < 1e-3
 
 
-def test_max_visits_bounds_the_search_and_avoid_moves_are_left_out(model):
-    """A small maxVisits is the root's visit count at most; the moves the first answer
-    liked best, asked as avoidMoves for the side to move, are not among the candidates."""
-    query = {"id": "v", "boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]], "maxVisits": 12}
-    (first,) = exchange(model, query)
+SMALL = {"boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]]}
+
+
+def test_max_visits_bounds_the_search(model):
+    """A small maxVisits is the root's visit count at most."""
+    (first,) = exchange(model, {**SMALL, "id": "v", "maxVisits": 12})
     assert first["rootInfo"]["visits"] <= 12 and sum(m["visits"] for m in first["moveInfos"]) <= 12
-    liked = [m["move"] for m in first["moveInfos"][:2]]
-    (avoided,) = exchange(model, {**query, "avoidMoves": [{"player": "W", "moves": liked, "untilDepth": 1}]})
-    assert avoided["moveInfos"] and not {m["move"] for m in avoided["moveInfos"]} & set(liked)
+
+
+def test_avoid_and_allow_moves_ban_moves_in_the_search(model):
+    """avoidMoves bans moves for the colour given to its depth in the search itself: White's
+    favourite moves at the root and Black's favourite replies one ply down get no visit (the
+    root's visits are 1 + the reported moves', none hidden in banned moves; no pv answers
+    with a banned reply). allowMoves: only the allowed moves are searched and reported."""
+    query = {**SMALL, "id": "b", "maxVisits": 60}
+    (plain,) = exchange(model, query)
+    liked = [m["move"] for m in plain["moveInfos"][:2]]
+    replies = sorted({m["pv"][1] for m in plain["moveInfos"] if len(m["pv"]) > 1})
+    assert replies
+    avoid = [{"player": "W", "moves": liked, "untilDepth": 1}, {"player": "B", "moves": replies, "untilDepth": 2}]
+    (avoided,) = exchange(model, {**query, "avoidMoves": avoid})
+    infos = avoided["moveInfos"]
+    assert infos and not {m["move"] for m in infos} & set(liked)
+    assert not {m["pv"][1] for m in infos if len(m["pv"]) > 1} & set(replies)
+    assert sum(m["visits"] for m in infos) == avoided["rootInfo"]["visits"] - 1
+    allowed = ["C3", "G7", "pass"]
+    (only,) = exchange(model, {**query, "allowMoves": [{"player": "W", "moves": allowed, "untilDepth": 1}]})
+    assert {m["move"] for m in only["moveInfos"]} <= set(allowed)
+    assert sum(m["visits"] for m in only["moveInfos"]) == only["rootInfo"]["visits"] - 1 > 10
+
+
+def test_katago_options_katrain_asks_for(model):
+    """includeMovesOwnership(Stdev): each move's ownership below it, in the asked perspective
+    (Black's E5 is Black's; an unvisited move has none); includeOwnershipStdev; includePVVisits:
+    pvVisits = pvEdgeVisits, falling from the move's visits; includeNoResultValue: 0;
+    analysisPVLen caps the pv."""
+    query = {**SMALL, "id": "o", "maxVisits": 40, "analysisPVLen": 2, "includeOwnership": True,
+             "includeOwnershipStdev": True, "includeMovesOwnership": True, "includeMovesOwnershipStdev": True,
+             "includePVVisits": True, "includeNoResultValue": True, "overrideSettings": {
+                 "reportAnalysisWinratesAs": "BLACK"}}
+    (a,) = exchange(model, query)
+    e5 = vertex_to_idx("E5", 9)
+    assert len(a["ownershipStdev"]) == 81 and max(a["ownershipStdev"]) > 0 and a["ownership"][e5] > 0
+    for m in a["moveInfos"]:
+        assert len(m["pv"]) <= 2 and m["pvVisits"] == m["pvEdgeVisits"] and len(m["pvVisits"]) == len(m["pv"])
+        assert m["pvVisits"][0] == m["visits"] and m["pvVisits"] == sorted(m["pvVisits"], reverse=True)
+        assert m["noResultValue"] == 0 and len(m["ownership"]) == len(m["ownershipStdev"]) == 81
+    top = a["moveInfos"][0]
+    assert top["ownership"][e5] > 0 and max(top["ownershipStdev"]) > 0
+
+
+def test_katrains_search_settings_are_honoured_or_named(model):
+    """KaTrain's overrideSettings: wideRootNoise widens the root, so the same visits reach
+    more moves, and a rootPolicyTemperature under 1 narrows it; maxTime and the perspective are honoured; settings
+    gonet does not act on (humanSLProfile ...) are named in one warning, and answered."""
+    query = {**SMALL, "id": "k", "maxVisits": 60}
+    (plain,) = exchange(model, query)
+    (wide,) = exchange(model, {**query, "overrideSettings": {"wideRootNoise": 1.0}})
+    (cold,) = exchange(model, {**query, "rootPolicyTemperature": 0.1})
+    assert len(cold["moveInfos"]) < len(plain["moveInfos"]) < len(wide["moveInfos"])
+    settings = {"reportAnalysisWinratesAs": "BLACK", "wideRootNoise": 0.04, "maxTime": 8.0,
+                "humanSLProfile": "rank_5k", "ignorePreRootHistory": False}
+    warning, answered = exchange(model, {**query, "overrideSettings": settings})
+    assert warning == {"id": "k", "field": "overrideSettings",
+                       "warning": "gonet does not act on: humanSLProfile, ignorePreRootHistory"}
+    assert answered["moveInfos"] and answered["rootInfo"]["currentPlayer"] == "W"
+
+
+def test_report_during_search_every(model):
+    """reportDuringSearchEvery: partial answers (isDuringSearch true) while the search runs,
+    in the very shape of the final answer, visits growing, then exactly one final answer;
+    firstReportDuringSearchAfter alone: one partial answer."""
+    query = {**SMALL, "id": "r", "maxVisits": 10 ** 6, "overrideSettings": {"maxTime": 1.5},
+             "reportDuringSearchEvery": 0.2, "includeOwnership": True, "includePolicy": True,
+             "includeMovesOwnership": True, "includePVVisits": True}
+    once = {key: value for key, value in query.items() if key != "reportDuringSearchEvery"}
+    got = exchange(model, query, {**once, "id": "f", "firstReportDuringSearchAfter": 0.5})
+    reports = [g for g in got if g["id"] == "r"]
+    *partial, final = reports
+    assert len(partial) >= 2 and all(p["isDuringSearch"] for p in partial) and not final["isDuringSearch"]
+    for p in partial:
+        assert p.keys() == final.keys() and p["rootInfo"].keys() == final["rootInfo"].keys()
+        assert p["moveInfos"][0].keys() == final["moveInfos"][0].keys()
+    visits = [r["rootInfo"]["visits"] for r in reports]
+    assert visits == sorted(visits) and visits[0] < visits[-1]
+    assert [g["isDuringSearch"] for g in got if g["id"] == "f"] == [True, False]
 
 
 def test_black_perspective_flips_white_to_move_values(model):
@@ -114,6 +192,21 @@ def test_black_perspective_flips_white_to_move_values(model):
     ({"id": "x", "overrideSettings": {"maxTime": "long"}}, "maxTime", "overrideSettings"),
     ({"id": "x", "action": "fly"}, "unknown action", "action"),
     ({"id": "x", "initialStones": [["B", "D4"], ["W", "D4"]]}, "distinct", "initialStones"),
+    ({"id": "x", "avoidMoves": [], "allowMoves": []}, "both", "allowMoves"),
+    ({"id": "x", "allowMoves": [{"player": "W", "moves": ["D4"], "untilDepth": 1},
+                                {"player": "w", "moves": ["Q16"], "untilDepth": 1}]}, "one entry", "allowMoves"),
+    ({"id": "x", "avoidMoves": [{"player": "B", "moves": ["D4"], "untilDepth": 0}]}, "untilDepth", "avoidMoves"),
+    ({"id": "x", "avoidMoves": [{"player": "B", "moves": "D4", "untilDepth": 1}]}, "player, moves", "avoidMoves"),
+    ({"id": "x", "avoidMoves": [{"player": "B", "moves": ["Z99"], "untilDepth": 1}]}, "player, moves", "avoidMoves"),
+    ({"id": "x", "moves": [["B", "D4"]], "analyzeTurns": [0, 1], "priorities": [1]}, "priorities", "priorities"),
+    ({"id": "x", "analyzeTurns": [0], "priorities": [1], "priority": 2}, "both", "priority"),
+    ({"id": "x", "priority": "high"}, "priority", "priority"),
+    ({"id": "x", "includeOwnership": "yes"}, "true or false", "includeOwnership"),
+    ({"id": "x", "reportDuringSearchEvery": 0}, "reportDuringSearchEvery", "reportDuringSearchEvery"),
+    ({"id": "x", "analysisPVLen": 0}, "analysisPVLen", "analysisPVLen"),
+    ({"id": "x", "rootPolicyTemperature": 0}, "rootPolicyTemperature", "rootPolicyTemperature"),
+    ({"id": "x", "overrideSettings": {"wideRootNoise": 9}}, "wideRootNoise", "overrideSettings"),
+    ({"id": "x", "action": "terminate", "terminateId": "a", "turnNumbers": 3}, "turnNumbers", "turnNumbers"),
 ])
 def test_bad_queries_get_an_error_line_and_the_engine_goes_on(model, line, error, field):
     """Every bad query is one {"id", "error", "field"} line; the next query is answered."""
@@ -149,6 +242,57 @@ def test_actions_version_terminate_and_territory_warning(model):
     answered = {(g["id"], g["turnNumber"]) for g in got if "moveInfos" in g}
     assert {("long0", t) for t in range(3)} <= answered
     assert not any(qid == "long7" for qid, _ in answered)  # its 3 turns queued behind 21 others
+
+
+def test_priority_orders_the_queue(model):
+    """Queued turns are searched highest priority first (priority, or priorities per turn),
+    ties in order of arrival; the first query, the highest, holds the worker meanwhile."""
+    query = {**SMALL, "maxVisits": 8}
+    lines = [{**query, "id": "first", "priority": 100, "maxVisits": 30}, {**query, "id": "low", "priority": -5},
+             {**query, "id": "plain"}, {**query, "id": "high", "priority": 7}, {**query, "id": "high2", "priority": 7},
+             {**query, "id": "multi", "analyzeTurns": [0, 1], "priorities": [1, 8]}]
+    got = exchange(model, *lines)
+    order = [(g["id"], g["turnNumber"]) for g in got]
+    assert order == [("first", 1), ("multi", 1), ("high", 1), ("high2", 1), ("multi", 0), ("plain", 1), ("low", 1)]
+
+
+def wait_for(out: io.StringIO, found, seconds: float = 120) -> list[dict]:
+    """The engine's lines so far, once ``found`` holds for them (a loaded box is slow)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        if found(lines):
+            return lines
+        time.sleep(0.05)
+    raise AssertionError(f"timed out: {out.getvalue()[-500:]}")
+
+
+def test_terminate_stops_a_running_search_and_answers_queued_turns(model):
+    """terminate: the running search stops at once and gives its final answer from what it
+    has; a queued turn named is answered noResults at once, before the echo; the turn not
+    named is still analysed. Every turn ends with exactly one answer that is not partial."""
+    out = io.StringIO()
+    engine = AnalysisEngine(model, out=out)
+    engine.handle(json.dumps({**SMALL, "id": "long", "maxVisits": 10 ** 6, "overrideSettings": {"maxTime": 5.0},
+                              "reportDuringSearchEvery": 0.1}))
+    engine.handle(json.dumps({**SMALL, "id": "queued", "analyzeTurns": [0, 1], "maxVisits": 8}))
+    wait_for(out, lambda lines: any(g.get("isDuringSearch") for g in lines))
+    began = time.monotonic()
+    engine.handle(json.dumps({"id": "t1", "action": "terminate", "terminateId": "long"}))
+    engine.handle(json.dumps({"id": "t2", "action": "terminate", "terminateId": "queued", "turnNumbers": [0]}))
+    lines = wait_for(out, lambda lines: any(g.get("id") == "long" and g.get("isDuringSearch") is False
+                                            for g in lines))
+    assert time.monotonic() - began < 3.0  # not the 5 s asked
+    engine.run(io.StringIO(""))
+    got = [json.loads(line) for line in out.getvalue().splitlines()]
+    no_results = {"id": "queued", "isDuringSearch": False, "noResults": True, "turnNumber": 0}
+    assert got.index(no_results) < got.index({"id": "t2", "action": "terminate", "terminateId": "queued",
+                                               "turnNumbers": [0]})
+    finals = [(g["id"], g["turnNumber"]) for g in got if g.get("isDuringSearch") is False]
+    assert sorted(finals) == [("long", 1), ("queued", 0), ("queued", 1)]
+    final = next(g for g in lines if g.get("id") == "long" and not g["isDuringSearch"])
+    assert final["moveInfos"] and final["rootInfo"]["visits"] >= max(
+        g["rootInfo"]["visits"] for g in lines if g.get("isDuringSearch"))
 
 
 def test_terminate_all_drops_what_was_queued_before_it(model):

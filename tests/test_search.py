@@ -10,8 +10,7 @@ import pytest
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.game import Game
-from gonet.search import (COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings, avoid_row,
-                          avoid_table)
+from gonet.search import COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings, avoid_table, ban
 
 
 def board(art: str, to_move: int = BLACK) -> Game:
@@ -240,7 +239,7 @@ def bans(*entries: tuple[int, str, int]) -> np.ndarray:
     """An avoid table from (colour, "V,V,...", depth) entries on 9x9."""
     table = avoid_table(9)
     for colour, vertices, depth in entries:
-        avoid_row(table, colour)[[vertex_to_idx(v, 9) for v in vertices.split(",")]] = depth
+        ban(table, colour, [vertex_to_idx(v, 9) for v in vertices.split(",")], depth)
     return table
 
 
@@ -266,8 +265,8 @@ def test_avoided_moves_are_not_searched_to_their_depth():
     visits = search.root_visits
     search.run(game, visits=visits + 10, avoid=table.copy())
     assert search.root_visits >= visits  # the same bans: the tree is kept
-    everything = bans((BLACK, "E5", 1))
-    avoid_row(everything, BLACK)[:] = 1
+    everything = avoid_table(9)
+    ban(everything, BLACK, [], 1, allow=True)
     search.run(game, visits=20, avoid=everything)
     assert search.root_visits == 20 and search.best_move() != game.pass_idx
 
@@ -294,6 +293,21 @@ def test_ownership_and_pv_visits_split_by_root_move():
     assert root_info.score_lead == pytest.approx(search.score_lead()) and root_info.score_stdev >= 0
 
 
+@pytest.mark.parametrize("settings", [{"root_temperature": 4.0}, {"wide_root_noise": 1.0},
+                                      {"root_fpu_reduction": 0.0}])
+def test_root_settings_widen_the_root_only(settings):
+    """KataGo's rootPolicyTemperature, wideRootNoise and rootFpuReductionMax: the same budget
+    visits more root moves than the plain search, and the root's children keep the net's
+    priors (only selection reads them flattened)."""
+    game = board(ATARI)
+    plain = searched(Tactics(), game, 150)
+    wide = searched(Tactics(), game, 150, **settings)
+    assert len(wide.infos()) > len(plain.infos())
+    assert {i.move: i.prior for i in wide.infos(min_moves=81)} == {i.move: i.prior for i in plain.infos(min_moves=81)}
+
+
 def test_settings_need_a_budget():
     with pytest.raises(ValueError):
         SearchSettings(visits=None, seconds=None)
+    with pytest.raises(ValueError):
+        SearchSettings(root_temperature=0.0)
