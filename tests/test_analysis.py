@@ -143,7 +143,7 @@ def test_report_during_search_every(model):
     """reportDuringSearchEvery: partial answers (isDuringSearch true) while the search runs,
     in the very shape of the final answer, visits growing, then exactly one final answer;
     firstReportDuringSearchAfter alone: one partial answer."""
-    query = {**SMALL, "id": "r", "maxVisits": 10 ** 6, "overrideSettings": {"maxTime": 1.5},
+    query = {**SMALL, "id": "r", "maxVisits": 10 ** 6, "overrideSettings": {"maxTime": 2.5},
              "reportDuringSearchEvery": 0.2, "includeOwnership": True, "includePolicy": True,
              "includeMovesOwnership": True, "includePVVisits": True}
     once = {key: value for key, value in query.items() if key != "reportDuringSearchEvery"}
@@ -282,7 +282,7 @@ def test_terminate_stops_a_running_search_and_answers_queued_turns(model):
     engine.handle(json.dumps({"id": "t2", "action": "terminate", "terminateId": "queued", "turnNumbers": [0]}))
     lines = wait_for(out, lambda lines: any(g.get("id") == "long" and g.get("isDuringSearch") is False
                                             for g in lines))
-    assert time.monotonic() - began < 3.0  # not the 5 s asked
+    assert time.monotonic() - began < 4.0  # not the 5 s asked
     engine.run(io.StringIO(""))
     got = [json.loads(line) for line in out.getvalue().splitlines()]
     no_results = {"id": "queued", "isDuringSearch": False, "noResults": True, "turnNumber": 0}
