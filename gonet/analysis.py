@@ -105,7 +105,8 @@ def analyse(player, turn: Turn) -> Analysis:
     moves = [m for m in search.infos(min_moves=1) if m.move not in turn.avoid]
     policy = None
     if turn.include_policy:
-        policy = np.where(game.legal_moves(), player.policy.predict(game, player.symmetries), -1.0)
+        view = player.view(game)
+        policy = np.where(view.legal, view.evaluation[0], -1.0)
     return Analysis(moves, search.winrate(), search.score_lead(), search.root_visits,
                     search.ownership() if turn.include_ownership else None, policy)
 

@@ -541,12 +541,11 @@ class GtpEngine:
             return tree.infos(a.min_moves, a.max_moves), tree.ownership() * a.game.to_move
         from gonet.ownership import ownership
 
-        player = self.player
-        _, values = player.policy.evaluate([a.game], player.symmetries)
-        winrate = (1.0 + float(values[0])) / 2.0
-        own = ownership(a.game, player.playouts) * a.game.to_move
+        view = self.player.view(a.game)
+        winrate = (1.0 + view.evaluation[1]) / 2.0
+        own = ownership(a.game, self.player.playouts) * a.game.to_move
         lead = float(own.sum()) - a.game.komi * a.game.to_move
-        moves = player.top_moves(a.game, a.game.pass_idx)
+        moves = view.top_moves(a.game.pass_idx)
         keep = max(sum(round(PRIOR_VISITS * p) >= 1 for _, p in moves), a.min_moves)
         moves = moves[:keep if a.max_moves is None else min(keep, a.max_moves)]
         return [MoveInfo(i, max(round(PRIOR_VISITS * p), 1), winrate, p, winrate, lead, 0.0, [i])

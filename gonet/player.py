@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.features import sensible_moves
+from gonet.features import position_planes, sensible_points
 from gonet.game import DEFAULT_KOMI, Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
@@ -41,18 +41,28 @@ RESIGN = -1
 
 
 class PositionView:
-    """One position worked out once: the sensible moves, then (only when asked: a search does
-    not need them) the net's probabilities. genmove, top moves and heat maps read it instead
-    of asking the rules and the net again (a heat map asked the net twice)."""
+    """One position worked out once: its 48 planes and legal moves, hence its sensible moves;
+    then, only when asked (a search needs just the sensible moves), one forward pass on those
+    planes for the net's probabilities and value. genmove, top moves, heat maps and analysis
+    with search off read it instead of asking the rules and the net again."""
 
     def __init__(self, policy: Policy, game: Game, symmetries: int = 1):
         self.policy, self.game, self.symmetries = policy, game, symmetries
-        self.sensible = sensible_moves(game)  # bool[N*N + 1], pass excluded
+        self.planes = position_planes(game)  # (48, N, N)
+        self.legal = game.legal_moves()  # bool[N*N + 1], pass last
+        self.sensible = self.legal & sensible_points(game, self.planes)  # pass excluded
+
+    @cached_property
+    def evaluation(self) -> tuple[np.ndarray, float]:
+        """The net's one pass: (probabilities over legal moves, N*N + 1; value in [-1, 1] for
+        the side to move, 0 without a value head)."""
+        probs, values = self.policy.evaluate([self.game], self.symmetries, self.planes[None], self.legal[None])
+        return probs[0], float(values[0])
 
     @cached_property
     def probs(self) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
-        probs = self.policy.predict(self.game, self.symmetries)
+        probs = self.evaluation[0].copy()
         probs[~self.sensible] = 0.0
         total = probs.sum()
         return probs / total if total > 0 else probs

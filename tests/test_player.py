@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 
 from gonet.board import Board
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
+from gonet.nets import PolicyConfig, PolicyNet
 from gonet.player import RESIGN, Player
+from gonet.policy import Policy
 from gonet.search import SearchSettings
 
 SETTLED = """
@@ -52,8 +55,9 @@ class FixedPolicy:
     probs: np.ndarray
     board_size: int = 9
 
-    def predict(self, game: Game, symmetries: int = 1) -> np.ndarray:
-        return self.probs.copy()
+    def evaluate(self, games: list[Game], symmetries: int = 1, planes: np.ndarray | None = None,
+                 legal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.probs[None].copy(), np.zeros(len(games))
 
 
 def v(vertex: str) -> int:
@@ -140,6 +144,19 @@ def test_resigns_only_when_enabled(resign_margin, resign_after, handicap, colour
     game.handicap = handicap
     player = Player(policy(), seed=0, resign_margin=resign_margin, resign_after=resign_after)
     assert player.choose(game) == (RESIGN if resigns else v("E5"))
+
+
+def test_a_position_is_worked_out_once(work_count):
+    """A genmove without search, and top moves, each compute the position's planes and legal
+    mask once and run the net once: the view hands both to the net, which computed its own."""
+    torch.manual_seed(0)
+    player = Player(Policy(PolicyNet(PolicyConfig(filters=4, layers=2))), seed=0)
+    game = Game(9)
+    player.choose(game)
+    assert work_count == {"planes": 1, "legal": 1, "passes": 1}
+    work_count.clear()
+    player.top_moves(game)
+    assert work_count == {"planes": 1, "legal": 1, "passes": 1}
 
 
 def test_temperature_samples_among_sensible_moves_only():
