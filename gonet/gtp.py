@@ -317,19 +317,16 @@ class GtpEngine:
             raise GtpError("illegal move") from None
 
     def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None) -> str:
-        from gonet.player import RESIGN
+        from gonet.player import RESIGN, Effort
 
         c = self._colour(colour)
         self.game.to_move = c
-        player = self.player
-        saved = player.symmetries, player.playouts
-        if self._short_of_time(c):  # answer fast rather than lose on time
-            player.symmetries, player.playouts = 1, 50
+        effort = Effort(symmetries=1, playouts=50) if self._short_of_time(c) else None  # fast rather than lose on time
         start = time.perf_counter()
         try:
-            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop)
+            idx = self.player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop,
+                                     effort=effort)
         finally:
-            player.symmetries, player.playouts = saved
             self.spent[c] = self.spent.get(c, 0.0) + time.perf_counter() - start
         if idx == RESIGN:
             return "resign"

@@ -20,6 +20,9 @@ Rules, in order:
 5. Without search: the policy's most likely sensible move, or with ``temperature`` > 0 a
    sample from probabilities ** (1 / temperature). ``symmetries`` averages the net over
    that many board symmetries (also inside the search).
+
+A move may be given an :class:`Effort` of its own (symmetries and playouts; GTP asks for
+less when its clock runs short): it is passed in, the player is never changed.
 """
 
 from __future__ import annotations
@@ -73,6 +76,16 @@ class PositionView:
         return [(int(i), float(self.probs[i])) for i in order if self.probs[i] > 0]
 
 
+@dataclass(frozen=True)
+class Effort:
+    """What one move may spend beside the search's own budget: the board symmetries the net
+    averages over (the search keeps the player's) and the random playouts that score a
+    position and find its owners."""
+
+    symmetries: int
+    playouts: int
+
+
 @dataclass
 class Player:
     policy: Policy
@@ -94,6 +107,11 @@ class Player:
         self._low = 0  # our moves in a row with the root winrate under resign_winrate
         self._last_move_number = -1
 
+    @property
+    def effort(self) -> Effort:
+        """The player's own effort, for every move not given another."""
+        return Effort(self.symmetries, self.playouts)
+
     def view(self, game: Game) -> PositionView:
         """The position worked out once, with this player's symmetries."""
         return PositionView(self.policy, game, self.symmetries)
@@ -109,23 +127,25 @@ class Player:
     def _seed(self) -> int:
         return int(self.rng.integers(1 << 30))
 
-    def score_for(self, game: Game, colour: int) -> float:
+    def score_for(self, game: Game, colour: int, playouts: int) -> float:
         """Estimated final score from ``colour``'s view, dead stones removed, komi included."""
-        return colour * estimated_score(game, self.playouts, self._seed())
+        return colour * estimated_score(game, playouts, self._seed())
 
     def choose(self, game: Game, cleanup: bool = False, seconds: float | None = None,
-               stop: Callable[[], bool] | None = None) -> int:
+               stop: Callable[[], bool] | None = None, effort: Effort | None = None) -> int:
         """An idx to play, the pass idx, or :data:`RESIGN`. ``seconds`` replaces the search's
-        time budget; ``stop`` is called between batches (True ends the search early)."""
+        time budget; ``stop`` is called between batches (True ends the search early);
+        ``effort`` replaces the player's own for this move."""
+        effort = effort or self.effort
         me = game.to_move
         last = game.last_move
         opponent_passed = last is not None and last[1] == game.pass_idx and last[0] == -me
-        view = self.view(game)
+        view = PositionView(self.policy, game, effort.symmetries)
         sensible = view.sensible
         if cleanup:
             probs = view.probs
             stones = game.stones
-            dead = [p for p in dead_stones(game, self.playouts, self._seed()) if stones[p] == -me]
+            dead = [p for p in dead_stones(game, effort.playouts, self._seed()) if stones[p] == -me]
             attack = np.zeros_like(probs, dtype=bool)
             for p in dead:
                 attack[game.neighbours(p)] = True
@@ -133,10 +153,10 @@ class Player:
                 return self._pick(probs * attack)
             if not dead and opponent_passed:
                 return game.pass_idx
-        elif opponent_passed and self.score_for(game, me) >= 0:
+        elif opponent_passed and self.score_for(game, me, effort.playouts) >= 0:
             return game.pass_idx
         elif game.move_number >= (self.settle_after or game.pass_idx // 2):
-            own = ownership(game, self.playouts // 2, self._seed())
+            own = ownership(game, effort.playouts // 2, self._seed())
             if not sensible[: game.pass_idx][np.abs(own) < self.settled].any():
                 return game.pass_idx
         if not sensible.any():
@@ -150,7 +170,8 @@ class Player:
             if may_resign and self._low >= self.resign_moves:
                 return RESIGN
             return self.tree.best_move(self.temperature)
-        if may_resign and self.resign_margin is not None and self.score_for(game, me) < -self.resign_margin:
+        if (may_resign and self.resign_margin is not None
+                and self.score_for(game, me, effort.playouts) < -self.resign_margin):
             return RESIGN
         return self._pick(view.probs)
 

@@ -17,8 +17,9 @@ import torch
 from gonet.board import Board
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
+from gonet import player as player_module
 from gonet.nets import PolicyConfig, PolicyNet
-from gonet.player import RESIGN, Player
+from gonet.player import RESIGN, Effort, Player
 from gonet.policy import Policy
 from gonet.search import SearchSettings
 
@@ -157,6 +158,23 @@ def test_a_position_is_worked_out_once(work_count):
     work_count.clear()
     player.top_moves(game)
     assert work_count == {"planes": 1, "legal": 1, "passes": 1}
+
+
+def test_a_moves_effort_is_passed_in_not_set_on_the_player(monkeypatch):
+    """A move's own :class:`Effort` (GTP's when short of time) sets that move's playouts and
+    symmetries; a move without one uses the player's, which never change."""
+    asked = []
+    fixed = policy()
+    evaluate, score = fixed.evaluate, player_module.estimated_score
+    monkeypatch.setattr(fixed, "evaluate", lambda games, symmetries, *rest:
+                        asked.append(symmetries) or evaluate(games, symmetries, *rest))
+    monkeypatch.setattr(player_module, "estimated_score", lambda game, playouts, seed:
+                        asked.append(playouts) or score(game, playouts, seed))
+    game = position(SETTLED, BLACK, komi=-6.5, opponent_move="pass")  # 0.5 behind: scores, plays on
+    player = Player(fixed, seed=0, playouts=200, symmetries=8)
+    assert player.choose(game, effort=Effort(symmetries=1, playouts=50)) == v("E5")
+    assert player.choose(game) == v("E5")
+    assert asked == [50, 1, 200, 8] and (player.symmetries, player.playouts) == (8, 200)
 
 
 def test_temperature_samples_among_sensible_moves_only():
