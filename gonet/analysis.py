@@ -129,7 +129,8 @@ def analyse(player, turn: Turn, emit: Callable[[dict], None]) -> None:
     game, request = turn.game, turn.request
     policy = None
     if "includePolicy" in request.include:
-        policy = np.where(game.legal_moves(), player.policy.predict(game, player.symmetries), -1.0)
+        view = player.view(game)
+        policy = np.where(view.legal, view.evaluation[0], -1.0)
     search = Search(player.policy, request.settings, player.symmetries, seed=0)
     schedule = None if request.reports is None else Schedule(*request.reports)
 

@@ -477,11 +477,13 @@ def batch_planes(size: int, setup_colours: np.ndarray, setup: np.ndarray, setup_
                          game_offsets, rows, out, LADDER_BUDGET)
 
 
-def sensible_points(game: Game) -> np.ndarray:
+def sensible_points(game: Game, planes: np.ndarray | None = None) -> np.ndarray:
     """bool[N*N + 1]: the points where the side to move may play by the simple rules without
-    filling its own eye (plane 46); pass excluded. Superko is :meth:`Game.legal_moves`'s."""
+    filling its own eye (plane 46); pass excluded. Superko is :meth:`Game.legal_moves`'s.
+    ``planes``: the position's 48, when already worked out (not worked out again)."""
+    planes = position_planes(game) if planes is None else planes
     mask = np.zeros(game.pass_idx + 1, dtype=bool)
-    mask[: game.pass_idx] = position_planes(game)[SENSIBLE].reshape(-1) > 0
+    mask[: game.pass_idx] = planes[SENSIBLE].reshape(-1) > 0
     return mask
 
 

@@ -334,19 +334,16 @@ class GtpEngine:
 
     def _genmove(self, colour: str, cleanup: bool = False, commit: bool = True, stop=None,
                  avoid: np.ndarray | None = None) -> str:
-        from gonet.player import RESIGN
+        from gonet.player import RESIGN, Effort
 
         c = self._colour(colour)
         self.game.to_move = c
-        player = self.player
-        saved = player.symmetries, player.playouts
-        if self._short_of_time(c):  # answer fast rather than lose on time
-            player.symmetries, player.playouts = 1, 50
+        effort = Effort(symmetries=1, playouts=50) if self._short_of_time(c) else None  # fast rather than lose on time
         start = time.perf_counter()
         try:
-            idx = player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop, avoid=avoid)
+            idx = self.player.choose(self.game, cleanup=cleanup, seconds=self._move_seconds(c), stop=stop,
+                                     avoid=avoid, effort=effort)
         finally:
-            player.symmetries, player.playouts = saved
             self.spent[c] = self.spent.get(c, 0.0) + time.perf_counter() - start
         if idx == RESIGN:
             return "resign"
@@ -578,12 +575,12 @@ class GtpEngine:
         from gonet.ownership import ownership_stats
 
         player = self.player
-        _, values = player.policy.evaluate([a.game], player.symmetries)
-        winrate = (1.0 + float(values[0])) / 2.0
+        view = player.view(a.game)
+        winrate = (1.0 + view.evaluation[1]) / 2.0
         owners = ownership_stats(a.game, player.playouts)
         lead = a.game.to_move * (float(owners.mean().sum()) - a.game.komi)
         banned = root_bans(a.avoid, a.game.to_move)
-        moves = [(i, p) for i, p in player.top_moves(a.game, a.game.pass_idx) if banned is None or not banned[i]]
+        moves = [(i, p) for i, p in view.top_moves(a.game.pass_idx) if banned is None or not banned[i]]
         keep = max(sum(round(PRIOR_VISITS * p) >= 1 for _, p in moves), a.min_moves)
         moves = moves[:keep if a.max_moves is None else min(keep, a.max_moves)]
         infos = []

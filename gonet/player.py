@@ -22,6 +22,9 @@ Rules, in order:
    sample from probabilities ** (1 / temperature), never a move ``avoid`` bans now (unless
    it bans all). ``symmetries`` averages the net over that many board symmetries (also
    inside the search).
+
+A move may be given an :class:`Effort` of its own (symmetries and playouts; GTP asks for
+less when its clock runs short): it is passed in, the player is never changed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from gonet.coords import BLACK
-from gonet.features import sensible_moves
+from gonet.features import position_planes, sensible_points
 from gonet.game import DEFAULT_KOMI, Game
 from gonet.ownership import dead_stones, estimated_score, ownership
 from gonet.policy import Policy
@@ -43,18 +46,28 @@ RESIGN = -1
 
 
 class PositionView:
-    """One position worked out once: the sensible moves, then (only when asked: a search does
-    not need them) the net's probabilities. genmove, top moves and heat maps read it instead
-    of asking the rules and the net again (a heat map asked the net twice)."""
+    """One position worked out once: its 48 planes and legal moves, hence its sensible moves;
+    then, only when asked (a search needs just the sensible moves), one forward pass on those
+    planes for the net's probabilities and value. genmove, top moves, heat maps and analysis
+    with search off read it instead of asking the rules and the net again."""
 
     def __init__(self, policy: Policy, game: Game, symmetries: int = 1):
         self.policy, self.game, self.symmetries = policy, game, symmetries
-        self.sensible = sensible_moves(game)  # bool[N*N + 1], pass excluded
+        self.planes = position_planes(game)  # (48, N, N)
+        self.legal = game.legal_moves()  # bool[N*N + 1], pass last
+        self.sensible = self.legal & sensible_points(game, self.planes)  # pass excluded
+
+    @cached_property
+    def evaluation(self) -> tuple[np.ndarray, float]:
+        """The net's one pass: (probabilities over legal moves, N*N + 1; value in [-1, 1] for
+        the side to move, 0 without a value head)."""
+        probs, values = self.policy.evaluate([self.game], self.symmetries, self.planes[None], self.legal[None])
+        return probs[0], float(values[0])
 
     @cached_property
     def probs(self) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
-        probs = self.policy.predict(self.game, self.symmetries)
+        probs = self.evaluation[0].copy()
         probs[~self.sensible] = 0.0
         total = probs.sum()
         return probs / total if total > 0 else probs
@@ -63,6 +76,16 @@ class PositionView:
         """The ``count`` most likely sensible moves with their probabilities."""
         order = np.argsort(-self.probs)[:count]
         return [(int(i), float(self.probs[i])) for i in order if self.probs[i] > 0]
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What one move may spend beside the search's own budget: the board symmetries the net
+    averages over (the search keeps the player's) and the random playouts that score a
+    position and find its owners."""
+
+    symmetries: int
+    playouts: int
 
 
 @dataclass
@@ -86,6 +109,11 @@ class Player:
         self._low = 0  # our moves in a row with the root winrate under resign_winrate
         self._last_move_number = -1
 
+    @property
+    def effort(self) -> Effort:
+        """The player's own effort, for every move not given another."""
+        return Effort(self.symmetries, self.playouts)
+
     def view(self, game: Game) -> PositionView:
         """The position worked out once, with this player's symmetries."""
         return PositionView(self.policy, game, self.symmetries)
@@ -101,24 +129,27 @@ class Player:
     def _seed(self) -> int:
         return int(self.rng.integers(1 << 30))
 
-    def score_for(self, game: Game, colour: int) -> float:
+    def score_for(self, game: Game, colour: int, playouts: int) -> float:
         """Estimated final score from ``colour``'s view, dead stones removed, komi included."""
-        return colour * estimated_score(game, self.playouts, self._seed())
+        return colour * estimated_score(game, playouts, self._seed())
 
     def choose(self, game: Game, cleanup: bool = False, seconds: float | None = None,
-               stop: Callable[[], bool] | None = None, avoid: np.ndarray | None = None) -> int:
+               stop: Callable[[], bool] | None = None, avoid: np.ndarray | None = None,
+               effort: Effort | None = None) -> int:
         """An idx to play, the pass idx, or :data:`RESIGN`. ``seconds`` replaces the search's
         time budget; ``stop`` is called between batches (True ends the search early); ``avoid``
-        is a :func:`gonet.search.avoid_table` of banned moves."""
+        is a :func:`gonet.search.avoid_table` of banned moves; ``effort`` replaces the
+        player's own for this move."""
+        effort = effort or self.effort
         me = game.to_move
         last = game.last_move
         opponent_passed = last is not None and last[1] == game.pass_idx and last[0] == -me
-        view = self.view(game)
+        view = PositionView(self.policy, game, effort.symmetries)
         sensible = view.sensible
         if cleanup:
             probs = view.probs
             stones = game.stones
-            dead = [p for p in dead_stones(game, self.playouts, self._seed()) if stones[p] == -me]
+            dead = [p for p in dead_stones(game, effort.playouts, self._seed()) if stones[p] == -me]
             attack = np.zeros_like(probs, dtype=bool)
             for p in dead:
                 attack[game.neighbours(p)] = True
@@ -126,10 +157,10 @@ class Player:
                 return self._pick(probs * attack)
             if not dead and opponent_passed:
                 return game.pass_idx
-        elif opponent_passed and self.score_for(game, me) >= 0:
+        elif opponent_passed and self.score_for(game, me, effort.playouts) >= 0:
             return game.pass_idx
         elif game.move_number >= (game.pass_idx // 2 if self.settle_after is None else self.settle_after):
-            own = ownership(game, self.playouts // 2, self._seed())
+            own = ownership(game, effort.playouts // 2, self._seed())
             if not sensible[: game.pass_idx][np.abs(own) < self.settled].any():
                 return game.pass_idx
         if not sensible.any():
@@ -143,7 +174,8 @@ class Player:
             if may_resign and self._low >= self.resign_moves:
                 return RESIGN
             return self.tree.best_move(self.temperature)
-        if may_resign and self.resign_margin is not None and self.score_for(game, me) < -self.resign_margin:
+        if (may_resign and self.resign_margin is not None
+                and self.score_for(game, me, effort.playouts) < -self.resign_margin):
             return RESIGN
         probs = view.probs
         banned = root_bans(avoid, me)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gonet.feature_sets import feature_planes
 from gonet.features import position_planes, side_komi, symmetry_planes, symmetry_table
 from gonet.game import Game
 from gonet.modelfile import (  # noqa: F401  (re-exported: the names users import from here)
@@ -174,11 +175,16 @@ class Policy:
         probs, _ = self.evaluate(game if isinstance(game, list) else [game], symmetries)
         return probs if isinstance(game, list) else probs[0]
 
-    def evaluate(self, games: list[Game], symmetries: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, games: list[Game], symmetries: int = 1, planes: np.ndarray | None = None,
+                 legal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """((B, N*N+1) legal move probabilities as :meth:`predict`, (B,) values in [-1, 1]
         from the side to move's view, 0 without a value head) for a batch of games. Any
         board size: the policy maps its point bias (``nets.resized_point_bias``) and the
         value head pools over the board.
+
+        ``planes`` (B, 48, N, N: all of them, the model takes its feature set) and ``legal``
+        (B, N*N+1) are the games' own, passed when already worked out (a
+        :class:`gonet.player.PositionView`'s) so that no position is worked out twice.
 
         One forward pass: with ``symmetries`` S > 1 the S transformed copies of the batch go
         through the net together, the probabilities are averaged back in the original
@@ -187,8 +193,11 @@ class Policy:
         size = games[0].size
         if any(g.size != size for g in games):
             raise ValueError("a batch of games must share one board size")
-        planes = np.stack([position_planes(g, self.config.feature_set) for g in games])  # (B, C, N, N)
-        legal = np.stack([g.legal_moves() for g in games])  # (B, N*N+1)
+        if planes is None:
+            planes = np.stack([position_planes(g) for g in games])  # (B, 48, N, N)
+        if legal is None:
+            legal = np.stack([g.legal_moves() for g in games])  # (B, N*N+1)
+        planes = planes[:, list(feature_planes(self.config.feature_set))]  # (B, C, N, N)
         komi = np.array([side_komi(g.komi, g.to_move) for g in games], dtype=np.float32)  # (B,)
         s = min(max(symmetries, 1), 8)
         if s == 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,25 @@ def tiny_model(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
     save_model(PolicyNet(PolicyConfig(filters=8, layers=3)), path)
     return path
+
+
+@pytest.fixture
+def work_count(monkeypatch) -> Counter:
+    """Counts the work done on positions from here on: ``planes`` (48-plane computations),
+    ``legal`` (legal-move masks) and ``passes`` (the policy net's forward passes)."""
+    from gonet import features
+    from gonet.game import Game
+    from gonet.policy import Policy
+
+    counts: Counter = Counter()
+
+    def counted(name: str, fn):
+        def call(*args, **kwargs):
+            counts[name] += 1
+            return fn(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(features, "compute_planes", counted("planes", features.compute_planes))
+    monkeypatch.setattr(Game, "legal_moves", counted("legal", Game.legal_moves))
+    monkeypatch.setattr(Policy, "logits_values", counted("passes", Policy.logits_values))
+    return counts

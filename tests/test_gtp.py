@@ -216,6 +216,18 @@ def test_time_commands(engine):
     assert engine.player.symmetries == 1 and engine.player.playouts == 200  # restored after
 
 
+@pytest.mark.parametrize("command, times", [("gonet-policy_heatmap", 1), ("gonet-top_moves", 1), ("reg_genmove b", 1),
+                                            ("lz-genmove_analyze b 1000", 2)])
+def test_a_command_works_its_position_out_once(engine, work_count, command, times):
+    """With search off, a heat map, top moves and a genmove compute the position's planes and
+    legal mask once and run the net once; a genmove with analysis twice (the move, then the
+    info line: it was three passes, the info line asking the net for its value apart)."""
+    _ = engine.player  # loaded and warmed up before counting
+    work_count.clear()
+    assert ask(engine, command).startswith("=")
+    assert work_count == {"planes": times, "legal": times, "passes": times}
+
+
 def test_gogui_analysis_commands(engine):
     """GoGui: a gfx heat map whose labels never read 0, and the top moves as pairs."""
     assert "gfx/" in ask(engine, "gogui-analyze_commands")

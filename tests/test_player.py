@@ -12,11 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import torch
 
+from gonet import player as player_module
 from gonet.board import Board
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
-from gonet.player import RESIGN, Player
+from gonet.nets import PolicyConfig, PolicyNet
+from gonet.player import RESIGN, Effort, Player
+from gonet.policy import Policy
 from gonet.search import SearchSettings, avoid_row, avoid_table
 
 SETTLED = """
@@ -52,8 +56,9 @@ class FixedPolicy:
     probs: np.ndarray
     board_size: int = 9
 
-    def predict(self, game: Game, symmetries: int = 1) -> np.ndarray:
-        return self.probs.copy()
+    def evaluate(self, games: list[Game], symmetries: int = 1, planes: np.ndarray | None = None,
+                 legal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.probs[None].copy(), np.zeros(len(games))
 
 
 def v(vertex: str) -> int:
@@ -156,6 +161,36 @@ def test_resigns_only_when_enabled(resign_margin, resign_after, handicap, colour
     game.handicap = handicap
     player = Player(policy(), seed=0, resign_margin=resign_margin, resign_after=resign_after)
     assert player.choose(game) == (RESIGN if resigns else v("E5"))
+
+
+def test_a_position_is_worked_out_once(work_count):
+    """A genmove without search, and top moves, each compute the position's planes and legal
+    mask once and run the net once: the view hands both to the net, which computed its own."""
+    torch.manual_seed(0)
+    player = Player(Policy(PolicyNet(PolicyConfig(filters=4, layers=2))), seed=0)
+    game = Game(9)
+    player.choose(game)
+    assert work_count == {"planes": 1, "legal": 1, "passes": 1}
+    work_count.clear()
+    player.top_moves(game)
+    assert work_count == {"planes": 1, "legal": 1, "passes": 1}
+
+
+def test_a_moves_effort_is_passed_in_not_set_on_the_player(monkeypatch):
+    """A move's own :class:`Effort` (GTP's when short of time) sets that move's playouts and
+    symmetries; a move without one uses the player's, which never change."""
+    asked = []
+    fixed = policy()
+    evaluate, score = fixed.evaluate, player_module.estimated_score
+    monkeypatch.setattr(fixed, "evaluate", lambda games, symmetries, *rest:
+                        asked.append(symmetries) or evaluate(games, symmetries, *rest))
+    monkeypatch.setattr(player_module, "estimated_score", lambda game, playouts, seed:
+                        asked.append(playouts) or score(game, playouts, seed))
+    game = position(SETTLED, BLACK, komi=-6.5, opponent_move="pass")  # 0.5 behind: scores, plays on
+    player = Player(fixed, seed=0, playouts=200, symmetries=8)
+    assert player.choose(game, effort=Effort(symmetries=1, playouts=50)) == v("E5")
+    assert player.choose(game) == v("E5")
+    assert asked == [50, 1, 200, 8] and (player.symmetries, player.playouts) == (8, 200)
 
 
 def test_temperature_samples_among_sensible_moves_only():

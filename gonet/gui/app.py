@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,6 +41,9 @@ from gonet import __version__  # noqa: E402
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex  # noqa: E402
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points  # noqa: E402
 from gonet.render import BoardView, draw_board  # noqa: E402
+
+if TYPE_CHECKING:
+    from gonet.player import PositionView
 
 MIN_WINDOW = (640, 480)  # the layout below fits from here up
 BUTTONS = [("Pass", pygame.K_p), ("Undo", pygame.K_u), ("Resign", pygame.K_r), ("New game", pygame.K_n),
@@ -131,6 +135,7 @@ class App:
         self.board_size = board_size
         self.save_dir = Path(save_dir)
         self._player = None
+        self._view: tuple[int, PositionView] | None = None  # (version, its position's view): worker only
         self.load_error: Exception | None = None
         self._engine = None
         self.version = 0  # bumped by every change of position: stale job results are dropped
@@ -188,8 +193,15 @@ class App:
         answer = e.send(f"genmove {colour_name(game.to_move)}").lower()
         return -1 if answer == "resign" else vertex_to_idx(answer, game.size)
 
-    def _heat_of(self, game: Game) -> tuple[np.ndarray | None, dict[int, str]]:
-        view = self.net.view(game)
+    def _view_at(self, version: int, game: Game) -> PositionView:
+        """``game``'s view, worked out once per version (one position): in review the heat map
+        and the verdict on the move played read the same one."""
+        if self._view is None or self._view[0] != version:
+            self._view = (version, self.net.view(game))
+        return self._view[1]
+
+    def _heat_of(self, version: int, game: Game) -> tuple[np.ndarray | None, dict[int, str]]:
+        view = self._view_at(version, game)
         probs = view.probs[: game.pass_idx]
         if probs.max() <= 0:
             return None, {}
@@ -200,8 +212,8 @@ class App:
 
         return set(dead_stones(game).tolist())
 
-    def _verdict(self, game: Game, colour: int, played: int) -> str:
-        top = [idx for idx, _ in self.net.top_moves(game, 5)]
+    def _verdict(self, version: int, game: Game, colour: int, played: int) -> str:
+        top = [idx for idx, _ in self._view_at(version, game).top_moves(5)]
         verdict = f"net's #{top.index(played) + 1}" if played in top else "not in the net's top 5"
         return (f"move {game.move_number + 1}: {colour_name(colour)} played "
                 f"{idx_to_vertex(played, game.size)} ({verdict})")
@@ -263,11 +275,15 @@ class App:
             game = self.snapshot()
             self.worker.submit("dead", self.version, lambda: self._dead_of(game))
         if self.show_heat and not self.game.is_over():
-            game = self.snapshot()
-            self.worker.submit("heat", self.version, lambda: self._heat_of(game))
+            self._ask_heat()
         if self.mode is Mode.PLAYING and self.game.to_move != self.human:
             game = self.snapshot()
             self.worker.submit("reply", self.version, lambda: self._engine_move(game))
+
+    def _ask_heat(self) -> None:
+        """The worker works out the heat map of the position as it is now."""
+        game, version = self.snapshot(), self.version
+        self.worker.submit("heat", version, lambda: self._heat_of(version, game))
 
     def new_game(self) -> None:
         colour = self.colour_choice
@@ -367,9 +383,9 @@ class App:
         self.changed()
         if self.review_at < len(record.moves):
             colour, played = record.moves[self.review_at]
-            game = self.snapshot()
+            game, version = self.snapshot(), self.version
             self.message = f"move {self.review_at + 1}: {colour_name(colour)} played {idx_to_vertex(played, game.size)}"
-            self.worker.submit("verdict", self.version, lambda: self._verdict(game, colour, played))
+            self.worker.submit("verdict", version, lambda: self._verdict(version, game, colour, played))
         else:
             self.message = f"end of game, result {record.result or '?'}"
 
@@ -378,8 +394,7 @@ class App:
         self.show_heat = not self.show_heat
         self.heat, self.labels = None, {}
         if self.show_heat and not self.game.is_over():
-            game = self.snapshot()
-            self.worker.submit("heat", self.version, lambda: self._heat_of(game))
+            self._ask_heat()
 
     # ------------------------------------------------------------ layout and status
 
