@@ -118,10 +118,6 @@ class Player:
         """The position worked out once, with this player's symmetries."""
         return PositionView(self.policy, game, self.symmetries)
 
-    def sensible_mask(self, game: Game) -> np.ndarray:
-        """bool[N*N + 1]: legal moves that do not fill the mover's own eye (pass excluded)."""
-        return self.view(game).sensible
-
     def move_probabilities(self, game: Game) -> np.ndarray:
         """The policy's probabilities (N*N + 1) renormalised over sensible moves only."""
         return self.view(game).probs
