@@ -373,8 +373,8 @@ class AnalysisEngine:
     """Reads queries, queues their turns, answers them from one worker thread (rules 1, 3)."""
 
     def __init__(self, model: str | None = None, device: str = "cpu", perspective: str = "SIDETOMOVE",
-                 out: TextIO = sys.stdout, threads: int | None = None):
-        self.model, self.device, self.threads = model, device, threads
+                 out: TextIO = sys.stdout, threads: int | None = None, precision: str = "auto"):
+        self.model, self.device, self.threads, self.precision = model, device, threads, precision
         self.perspective = perspective
         self.out = out
         self._player = None
@@ -392,7 +392,7 @@ class AnalysisEngine:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            player = Player(load_policy(self.model, self.device, self.threads), seed=0)
+            player = Player(load_policy(self.model, self.device, self.threads, self.precision), seed=0)
             warm_up(player.policy, symmetries=player.symmetries)  # KaTrain times its first answers
             self._player = player
         return self._player
@@ -502,7 +502,8 @@ def parse_overrides(texts: list[str]) -> dict[str, str]:
 
 
 def main(model: str | None = None, device: str = "cpu", katago_model: str | None = None,
-         config: list[str] | None = None, overrides: list[str] | None = None, threads: int | None = None) -> int:
+         config: list[str] | None = None, overrides: list[str] | None = None, threads: int | None = None,
+         precision: str = "auto") -> int:
     """Start the engine; KataGo's ``-model``/``-config`` are used when they fit gonet, else noted."""
     if katago_model is not None:
         if katago_model.endswith(".pt") and model is None:
@@ -518,7 +519,7 @@ def main(model: str | None = None, device: str = "cpu", katago_model: str | None
         raise ValueError(f"reportAnalysisWinratesAs={perspective}: choose from {', '.join(PERSPECTIVES)}")
     if settings:
         print(f"gonet analysis: settings ignored: {', '.join(sorted(settings))}", file=sys.stderr)
-    engine = AnalysisEngine(model, device, perspective, threads=threads)
+    engine = AnalysisEngine(model, device, perspective, threads=threads, precision=precision)
     engine.player  # load the net and compile the kernels before the first query
     print("gonet analysis: ready", file=sys.stderr)
     engine.run()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gonet import __version__
 from gonet.coords import DEFAULT_KOMI, MAX_SIZE, MIN_SIZE
+from gonet.modelfile import PRECISIONS
 from gonet.train_config import TrainConfig
 
 
@@ -87,7 +88,7 @@ def _eval(args: argparse.Namespace) -> int:
     from gonet.evaluate import evaluate
     from gonet.policy import load_policy
 
-    policy = load_policy(args.model, device=args.device)
+    policy = load_policy(args.model, device=args.device, precision=args.precision)
     result = evaluate(policy, args.sources, max_positions=args.max_positions, progress=not args.json)
     if result["positions"] == 0:
         skipped = ", ".join(f"{n} {why}" for why, n in result["skipped"].items()) or "none"
@@ -127,23 +128,26 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
 
 
-def _add_threads_option(p: argparse.ArgumentParser) -> None:
+def _add_net_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=COUNT,
                    help="torch's CPU threads for the net (default: torch's, one per core; 1 is faster on a busy box)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="the net's arithmetic (auto: bf16 where the CPU or GPU runs it natively, else fp32)")
 
 
 def _gtp(args: argparse.Namespace) -> int:
     from gonet.gtp import main as gtp_main
 
     return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin,
-                    search=_search_settings(args), resign_winrate=args.resign_winrate or None, threads=args.threads)
+                    search=_search_settings(args), resign_winrate=args.resign_winrate or None, threads=args.threads,
+                    precision=args.precision)
 
 
 def _analysis(args: argparse.Namespace) -> int:
     from gonet.analysis import main as analysis_main
 
     return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config,
-                         threads=args.threads)
+                         threads=args.threads, precision=args.precision)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -157,7 +161,8 @@ def _match(args: argparse.Namespace) -> int:
         [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
          "--resign-winrate", str(args.resign)]
         + (["--model", shlex.quote(args.model)] if args.model else [])
-        + (["--threads", str(args.threads)] if args.threads else []))
+        + (["--threads", str(args.threads)] if args.threads else [])
+        + (["--precision", args.precision] if args.precision != "auto" else []))
     openings = None
     if args.openings:
         openings = read_openings(args.openings, (args.games + 1) // 2, args.opening_moves, args.size)
@@ -197,7 +202,7 @@ def _play(args: argparse.Namespace) -> int:
     from gonet.gui.app import main as play_main
 
     return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size,
-                     search=_search_settings(args), threads=args.threads)
+                     search=_search_settings(args), threads=args.threads, precision=args.precision)
 
 
 def _check_model_file(args: argparse.Namespace) -> None:
@@ -259,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-positions", type=COUNT, help="evaluate an even sample of this many positions")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="the net's arithmetic (auto: as the engine)")
     p.set_defaults(run=_eval)
 
     p = commands.add_parser("gtp", help="a GTP engine on stdin/stdout for Go GUIs and match runners")
@@ -272,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_search_options(p)
-    _add_threads_option(p)
+    _add_net_options(p)
     p.set_defaults(run=_gtp)
 
     p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
@@ -284,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="KataGo's flag: reportAnalysisWinratesAs=BLACK|WHITE|SIDETOMOVE is honoured")
     p.add_argument("-human-model", "-analysis-threads", dest="ignored", action="append", help=argparse.SUPPRESS)
     p.add_argument("-quit-without-waiting", action="store_true", help=argparse.SUPPRESS)
-    _add_threads_option(p)
+    _add_net_options(p)
     p.set_defaults(run=_analysis)
 
     p = commands.add_parser("match", help="play games between gonet and another GTP engine (GnuGo)")
@@ -308,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--openings", help="SGF source (file, folder, archive): each pair of games starts from "
                                       "the first moves of its own record, colours swapped")
     p.add_argument("--opening-moves", type=COUNT, default=10, help="moves taken from each opening record")
-    _add_threads_option(p)
+    _add_net_options(p)
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
@@ -330,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
     _add_search_options(p)
-    _add_threads_option(p)
+    _add_net_options(p)
     p.set_defaults(run=_play)
 
     p = commands.add_parser("mnist", help="train or evaluate the MNIST digit classifier")

@@ -115,7 +115,7 @@ class GtpEngine:
                  temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
                  seed: int | None = None, on_load_error: Callable[[str], None] | None = None,
                  search: SearchSettings | None = None, resign_winrate: float | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, precision: str = "auto"):
         """Raises :class:`ModelFileError` at once for a missing or damaged model file; a
         failure of the background load goes to ``on_load_error`` (one line) if given, else
         every command that needs the model answers it as its error."""
@@ -132,7 +132,7 @@ class GtpEngine:
         self._on_load_error = on_load_error
         options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
                        resign_winrate=resign_winrate, search=search, seed=seed)
-        self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, threads, options))
+        self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, threads, precision, options))
         self._load.start()
         self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
         self._analysis: Analysis | None = None  # set by an analysis command; run() streams it
@@ -140,12 +140,12 @@ class GtpEngine:
 
     # ------------------------------------------------------------ plumbing
 
-    def _load_player(self, model, device, threads: int | None, options: dict) -> None:
+    def _load_player(self, model, device, threads: int | None, precision: str, options: dict) -> None:
         try:
             from gonet.player import Player
             from gonet.policy import load_policy
 
-            player = Player(load_policy(model, device, threads), **options)
+            player = Player(load_policy(model, device, threads, precision), **options)
             warm_up(player.policy, options["search"] or SearchSettings(), player.symmetries)
             self._player = player
         except Exception as e:
@@ -718,7 +718,7 @@ def _numbers(a: Analysis, i: NodeInfo) -> str:
 
 def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
          resign_margin: float | None = None, search: SearchSettings | None = None,
-         resign_winrate: float | None = None, threads: int | None = None) -> int:
+         resign_winrate: float | None = None, threads: int | None = None, precision: str = "auto") -> int:
     """Serve stdin/stdout; a bad model file raises :class:`ModelFileError` before the first answer."""
 
     def give_up(message: str) -> None:
@@ -730,5 +730,5 @@ def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, tem
     if isinstance(sys.stdout, io.TextIOWrapper):  # never die on writing an odd character
         sys.stdout.reconfigure(errors="backslashreplace")
     GtpEngine(model, device, symmetries, temperature, resign_margin, on_load_error=give_up, search=search,
-              resign_winrate=resign_winrate, threads=threads).run()
+              resign_winrate=resign_winrate, threads=threads, precision=precision).run()
     return 0

@@ -19,6 +19,7 @@ VERSION = 2  # 2: "sha256" of the weights is stored and verified; 1: no checksum
 READABLE_VERSIONS = (1, 2)
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "policy.pt"
+PRECISIONS = ("auto", "fp32", "bf16")  # how a loaded model runs (gonet.policy.Policy); here for the torch-free CLI
 _WEIGHTS_ONLY_ADVICE = "weights_only"  # torch suggests weights_only=False: arbitrary code execution
 
 

@@ -31,6 +31,7 @@ from gonet.modelfile import (  # noqa: F401  (re-exported: the names users impor
     FORMAT,
     VERSION,
     DEFAULT_MODEL,
+    PRECISIONS,
     WEIGHTS_DIR,
     ModelFileError,
     check_header,
@@ -130,14 +131,34 @@ def usable_device(device: str | torch.device) -> torch.device:
     return device
 
 
-class Policy:
-    """A policy net ready to play: planes in, move probabilities out, batched, CPU or GPU."""
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bfloat16 arithmetic runs natively on ``device``: a CUDA GPU that supports it,
+    or a CPU with AVX512-BF16 or AMX (2x faster forward passes than fp32 on a 2-core Zen 4
+    box, docs/benchmarks.md). Elsewhere torch emulates it, slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    native = [getattr(torch.cpu, name, lambda: False) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return device.type == "cpu" and any(check() for check in native)
 
-    def __init__(self, net: PolicyNet, device: str | torch.device = "cpu", meta: dict | None = None):
+
+class Policy:
+    """A policy net ready to play: planes in, move probabilities out, batched, CPU or GPU.
+
+    ``precision``: ``fp32``, ``bf16`` (autocast: weights stay fp32, convolutions run in
+    bfloat16) or ``auto``, bf16 where :func:`bf16_is_fast`."""
+
+    def __init__(self, net: PolicyNet, device: str | torch.device = "cpu", meta: dict | None = None,
+                 precision: str = "auto"):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
         self.device = usable_device(device)
         self.net = net.to(self.device).eval()
         self.config = net.config
         self.meta = meta or {}
+        self.precision = ("bf16" if bf16_is_fast(self.device) else "fp32") if precision == "auto" else precision
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     @property
     def board_size(self) -> int:
@@ -152,7 +173,8 @@ class Policy:
     def logits(self, planes: np.ndarray | torch.Tensor) -> np.ndarray:
         """(B, C, N, N) planes → (B, N*N) float32 logits."""
         x = torch.as_tensor(planes).to(self.device)
-        return self.net.move_logits(x.float()).float().cpu().numpy()
+        with self._autocast():
+            return self.net.move_logits(x.float()).float().cpu().numpy()
 
     @torch.inference_mode()
     def logits_values(self, planes: np.ndarray | torch.Tensor, komi: np.ndarray
@@ -160,11 +182,14 @@ class Policy:
         """(B, C, N, N) planes and (B,) komi from the side to move's view → ((B, N*N) logits,
         (B,) values from the side to move's view; 0 without a value head), one forward pass."""
         x = torch.as_tensor(planes).to(self.device).float()
+        with self._autocast():
+            features = self.net.trunk(x)
+            logits = self.net.policy_logits(features).float().cpu().numpy()
         if not self.has_value:
-            logits = self.net.move_logits(x)
-            return logits.float().cpu().numpy(), np.zeros(len(logits), dtype=np.float32)
-        logits, values = self.net(x, torch.as_tensor(komi, dtype=torch.float32, device=self.device))
-        return logits.float().cpu().numpy(), values.float().cpu().numpy()
+            return logits, np.zeros(len(logits), dtype=np.float32)
+        # the small value head in fp32: in bf16 its tanh near 0 flipped winners (kgs/val 58.6% -> 57.6%)
+        values = self.net.value_head(features.float(), torch.as_tensor(komi, dtype=torch.float32, device=self.device))
+        return logits, values.cpu().numpy()
 
     def predict(self, game: Game | list[Game], symmetries: int = 1) -> np.ndarray:
         """Move probabilities (N*N+1, pass last) for the side to move, legal moves only.
@@ -226,11 +251,12 @@ def _softmax_masked(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
     return probs
 
 
-def load_policy(path: str | Path | None = None, device: str = "cpu", threads: int | None = None) -> Policy:
+def load_policy(path: str | Path | None = None, device: str = "cpu", threads: int | None = None,
+                precision: str = "auto") -> Policy:
     """The policy in ``path``, or the shipped default model. ``threads`` sets torch's intra-op
     CPU threads for the whole process first (None: torch's default, one per core): on a loaded
-    2-core box 2 threads ran about 3x slower than 1."""
+    2-core box 2 threads ran about 3x slower than 1. ``precision``: see :class:`Policy`."""
     if threads is not None:
         torch.set_num_threads(threads)
     net, meta = load_net(path if path is not None else default_model_path())
-    return Policy(net, device, meta)
+    return Policy(net, device, meta, precision)

@@ -105,9 +105,9 @@ def cache(args: argparse.Namespace) -> None:
             mine = np.flatnonzero(sample["folder"][start:stop] == f)
             rows = sample["row"][start:stop][mine]
             order = np.argsort(rows)  # PreparedGames.planes wants ascending rows
-            out = np.empty((len(mine), NUM_PLANES, n * n), dtype=np.uint8)
-            prepared.planes(rows[order], out)
-            planes[mine[order]] = out
+            part = np.empty((len(mine), NUM_PLANES, n * n), dtype=np.uint8)
+            prepared.planes(rows[order], part)
+            planes[mine[order]] = part
         x = torch.from_numpy(planes[:, channels].reshape(stop - start, len(channels), n, n))
         features = np.empty((stop - start, net.config.filters, n, n), dtype=np.float16)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):

@@ -20,6 +20,15 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def fp32_nets(monkeypatch) -> None:
+    """``precision="auto"`` means fp32 in tests on every machine (bf16 where the CPU runs it
+    natively would make exact comparisons depend on the machine); bf16 is tested by name."""
+    import gonet.policy
+
+    monkeypatch.setattr(gonet.policy, "bf16_is_fast", lambda device: False)
+
+
 @pytest.fixture
 def locked_folders(monkeypatch) -> None:
     """Folders named ``locked`` cannot be listed (PermissionError), as an unreadable

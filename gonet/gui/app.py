@@ -122,7 +122,7 @@ class App:
     def __init__(self, model: str | None = None, engine: str | None = None, colour: str = "black",
                  handicap: int = 0, komi: float = DEFAULT_KOMI, size: tuple[int, int] = (1000, 780),
                  save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19, search=None,
-                 threads: int | None = None):
+                 threads: int | None = None, precision: str = "auto"):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
         pygame.display.set_caption("gonet")
@@ -131,6 +131,7 @@ class App:
         self.model, self.engine_command = model, engine
         self.search = search  # SearchSettings for the net, None for the raw policy
         self.threads = threads  # torch's CPU threads for the net (None: torch's default)
+        self.precision = precision  # the net's arithmetic (gonet.policy.Policy)
         self.colour_choice, self.handicap, self.komi = colour, handicap, komi
         self.board_size = board_size
         self.save_dir = Path(save_dir)
@@ -163,7 +164,7 @@ class App:
         from gonet.player import Player
         from gonet.policy import load_policy
 
-        self._player = Player(load_policy(self.model, threads=self.threads), search=self.search,
+        self._player = Player(load_policy(self.model, threads=self.threads, precision=self.precision), search=self.search,
                               seed=int(self.rng.integers(1 << 30)))
         return self._player
 
@@ -575,8 +576,9 @@ def wrap(text: str, font, width: int) -> list[str]:
 
 
 def main(model: str | None = None, engine: str | None = None, colour: str = "black", handicap: int = 0,
-         komi: float = DEFAULT_KOMI, size: int = 19, search=None, threads: int | None = None) -> int:
+         komi: float = DEFAULT_KOMI, size: int = 19, search=None, threads: int | None = None,
+         precision: str = "auto") -> int:
     import torch  # noqa: F401  (imported before the window opens: loading libtorch holds the GIL)
 
-    App(model, engine, colour, handicap, komi, board_size=size, search=search, threads=threads).run()
+    App(model, engine, colour, handicap, komi, board_size=size, search=search, threads=threads, precision=precision).run()
     return 0
