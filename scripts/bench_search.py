@@ -23,7 +23,8 @@ import torch
 
 from gonet.game import Game
 from gonet.player import Player
-from gonet.policy import load_policy
+from gonet.modelfile import PRECISIONS
+from gonet.policy import Policy, load_policy
 from gonet.search import Search, SearchSettings
 from gonet.sgf import read_records
 
@@ -44,12 +45,13 @@ def positions(count: int) -> list[Game]:
 
 
 class ForwardTimer:
-    """Wraps the net's forward pass and adds up its wall time."""
+    """Wraps the policy's forward pass (``Policy.logits_values``: the net, planes in, logits
+    and values out) and adds up its wall time."""
 
-    def __init__(self, net: torch.nn.Module):
+    def __init__(self, policy: Policy):
         self.seconds = 0.0
-        self._forward = net.forward
-        net.forward = self
+        self._forward = policy.logits_values
+        policy.logits_values = self
 
     def __call__(self, *args, **kwargs):
         start = time.perf_counter()
@@ -66,14 +68,15 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=64)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--genmoves", type=int, default=8, help="genmoves at the default budget")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
-    policy = load_policy(args.model)
-    timer = ForwardTimer(policy.net)
+    policy = load_policy(args.model, precision=args.precision)
+    timer = ForwardTimer(policy)
     games = positions(args.positions)
     print(f"{len(games)} positions, {args.visits} visits each, torch threads {torch.get_num_threads()}, "
-          f"value head: {policy.has_value}")
+          f"value head: {policy.has_value}, precision {policy.precision}")
     Search(policy, SearchSettings(visits=8, seconds=None)).run(games[0])  # warm-up: kernels, oneDNN
     totals = {b: {"visits": 0, "seconds": 0.0, "evaluate": 0.0, "forward": 0.0} for b in args.batches}
     for game in games:

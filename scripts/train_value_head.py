@@ -20,7 +20,7 @@ made, with its figures: docs/benchmarks.md.
 
     python scripts/train_value_head.py cache data/kgs --per-game 1 --out /tmp/vcache
     python scripts/train_value_head.py cache data/kgsval --per-game 5 --positions 6144 --out /tmp/vval
-    python scripts/train_value_head.py --threads 1 train /tmp/vcache --val-cache /tmp/vval --out runs/value.pt
+    python scripts/train_value_head.py --threads 1 train /tmp/vcache [/tmp/vcache2 ...] --val-cache /tmp/vval --out runs/value.pt
 """
 
 from __future__ import annotations
@@ -131,6 +131,19 @@ def load_cache(folder: Path) -> tuple[list[Path], dict[str, np.ndarray]]:
     return paths, {k: v[:count] for k, v in sample.items()}
 
 
+def load_caches(folders: list[str]) -> tuple[list[list[Path]], dict[str, np.ndarray]]:
+    """Several caches (e.g. KGS and Tygem, or two samples of one corpus) as one: their chunk
+    files and their samples end to end, games told apart by cache (``game`` + a per-cache offset)."""
+    paths, samples, offset = [], [], 0
+    for folder in folders:
+        chunk_paths, sample = load_cache(Path(folder))
+        paths.append(chunk_paths)
+        samples.append({**sample, "game": sample["game"] + offset})
+        # a multiple of HOLDOUT: each folder's games keep their hold-out split, even across two caches of one folder
+        offset += -(-(int(sample["game"].max(initial=0)) + 1) // HOLDOUT) * HOLDOUT
+    return paths, {key: np.concatenate([sample[key] for sample in samples]) for key in samples[0]}
+
+
 def principal_directions(paths: list[Path], m: int, chunks: int = 2) -> tuple[torch.Tensor, float]:
     """(P (m, k): the top-m eigenvectors of the second moment of the trunk's per-point
     feature vectors in the first ``chunks`` chunks, each scaled to give unit second moment,
@@ -198,9 +211,10 @@ def train(args: argparse.Namespace) -> None:
     head's first layers are linear in them, so a head trained on the projection folds back
     exactly into a head on all k channels (:func:`full_head`), and training touches 6x less
     memory, which is what is slow on a shared machine."""
-    paths, sample = load_cache(Path(args.cache))
-    directions, kept = principal_directions(paths, args.directions)
-    data = project(paths, directions)
+    cache_paths, sample = load_caches(args.caches)
+    directions, kept = principal_directions(cache_paths[0], args.directions)
+    data = torch.cat([project(paths, directions) for paths in cache_paths])
+    paths = cache_paths[0]
     print(f"{args.directions} principal directions keep {100 * kept:.1f}% of the features' second moment")
     holdout = sample["game"] % HOLDOUT == 0
     train_rows, holdout_rows = np.flatnonzero(~holdout), np.flatnonzero(holdout)
@@ -253,7 +267,7 @@ def train(args: argparse.Namespace) -> None:
     komi = torch.from_numpy(sample["komi"][:8])
     with torch.inference_mode():
         assert torch.allclose(net.value_head(features, komi), head(data[:8].float(), komi), atol=1e-3)
-    value_meta = {"cache": str(Path(args.cache).resolve()), "positions": len(train_rows),
+    value_meta = {"caches": [str(Path(c).resolve()) for c in args.caches], "positions": len(train_rows),
                   "holdout_positions": len(holdout_rows), "train_mse": round(train_mse, 4),
                   "holdout_mse": round(best, 4), "val_cache": report, "epochs": history, "lr": args.lr,
                   "weight_decay": args.weight_decay, "batch_size": args.batch_size,
@@ -278,7 +292,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cache)
     p = stages.add_parser("train", help="fit the value head on a cache and write a model file")
-    p.add_argument("cache")
+    p.add_argument("caches", nargs="+", help="cache folders (of one base model), trained on together")
     p.add_argument("--out", required=True, help="model file to write")
     p.add_argument("--model", default=str(default_model_path()), help="base model (must be the cache's)")
     p.add_argument("--epochs", type=int, default=20)
