@@ -93,8 +93,8 @@ def cache(args: argparse.Namespace) -> None:
     n = net.config.board_size
     total = min(len(sample["row"]), args.positions or len(sample["row"]))
     chunks = range(0, total, CHUNK)
-    done = sum((out / f"chunk-{i // CHUNK:05d}.npy").exists() for i in chunks)
-    bar = tqdm(total=total, initial=min(done * CHUNK, total), desc="trunk features", unit="pos")
+    done = sum(min(CHUNK, total - i) for i in chunks if (out / f"chunk-{i // CHUNK:05d}.npy").exists())
+    bar = tqdm(total=total, initial=done, desc="trunk features", unit="pos")
     for start in chunks:
         path = out / f"chunk-{start // CHUNK:05d}.npy"
         if path.exists():
@@ -264,9 +264,9 @@ def train(args: argparse.Namespace) -> None:
     net.load_state_dict(base.state_dict(), strict=False)  # everything but the new head
     net.value_head.load_state_dict(full_head(head, directions, k).state_dict())
     features = torch.from_numpy(np.load(paths[0])[:8]).float()
-    komi = torch.from_numpy(sample["komi"][:8])
+    komi = torch.from_numpy(sample["komi"][:len(features)])
     with torch.inference_mode():
-        assert torch.allclose(net.value_head(features, komi), head(data[:8].float(), komi), atol=1e-3)
+        assert torch.allclose(net.value_head(features, komi), head(data[:len(features)].float(), komi), atol=1e-3)
     value_meta = {"caches": [str(Path(c).resolve()) for c in args.caches], "positions": len(train_rows),
                   "holdout_positions": len(holdout_rows), "train_mse": round(train_mse, 4),
                   "holdout_mse": round(best, 4), "val_cache": report, "epochs": history, "lr": args.lr,
