@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import queue
 import shlex
@@ -43,6 +44,11 @@ DEFAULT_TIMEOUT = 120.0  # seconds for one response: GnuGo level 10 on a busy CP
 
 class EngineError(ValueError):
     """An engine died, answered outside the protocol or too late, or refused a command it must accept."""
+
+
+class EngineExited(EngineError):
+    """An engine process ended (crashed) in the middle of a game: it loses that game by
+    forfeit, as in computer-Go tournaments, and the match goes on with fresh engines."""
 
 
 class GtpProcess:
@@ -72,7 +78,7 @@ class GtpProcess:
             self.proc.kill()
             raise EngineError(f"{self.name}: no answer to {command!r} within {self.timeout:g} s") from None
         if line is None:
-            raise EngineError(f"{self.name} closed its output after {command!r}")
+            raise EngineExited(f"{self.name} closed its output after {command!r}")
         return line
 
     def send(self, command: str) -> str:
@@ -82,7 +88,7 @@ class GtpProcess:
             self.proc.stdin.write(command + "\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
-            raise EngineError(f"{self.name} has exited") from None
+            raise EngineExited(f"{self.name} has exited") from None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         lines: list[str] = []
         while True:
@@ -160,7 +166,8 @@ def read_openings(source: str | Path, count: int, moves: int, size: int = 19) ->
 def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float = DEFAULT_KOMI,
               max_moves: int = 600, opening: Opening = ()) -> GameResult:
     """One game from ``opening``'s moves; both engines are reset first. Two passes or the
-    move cap end it."""
+    move cap end it. An engine that answers an illegal move or exits during play forfeits
+    (``B+F``/``W+F``; an exit is also logged)."""
     engines = {BLACK: black, WHITE: white}
     for engine in engines.values():
         engine.send(f"boardsize {size}")
@@ -178,7 +185,11 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
         colour = game.to_move
         mover, other = engines[colour], engines[-colour]
         start = time.perf_counter()
-        answer = mover.send(f"genmove {colour_name(colour)}").lower()
+        try:
+            answer = mover.send(f"genmove {colour_name(colour)}").lower()
+        except EngineExited as e:
+            result = _forfeit(colour, e)
+            break
         seconds[mover.name] += time.perf_counter() - start
         counts[mover.name] += 1
         if answer == "resign":
@@ -189,7 +200,11 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
         except (ValueError, IllegalMove):
             result = f"{colour_name(-colour)}+F"  # forfeit: an illegal or unparseable move
             break
-        other.send(f"play {colour_name(colour)} {idx_to_vertex(game.moves[-1][1], size)}")
+        try:
+            other.send(f"play {colour_name(colour)} {idx_to_vertex(game.moves[-1][1], size)}")
+        except EngineExited as e:
+            result = _forfeit(-colour, e)
+            break
     if result is None:
         scorer = next((e for e in (white, black) if e.knows("final_score")), None)
         result = scorer.send("final_score") if scorer else game.result()
@@ -197,6 +212,12 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
     record.result = result
     sgf = game_to_sgf(record, program=("gonet match", ""), black=black.name, white=white.name)
     return GameResult(winner(result), result, black.name, white.name, game.move_number, seconds, counts, sgf)
+
+
+def _forfeit(colour: int, error: EngineExited) -> str:
+    """The result of a game that ``colour``'s engine left by exiting, logged in one line."""
+    logging.getLogger(__name__).warning("%s: %s loses by forfeit", error, colour_name(colour))
+    return f"{colour_name(-colour)}+F"
 
 
 def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:

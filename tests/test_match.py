@@ -56,3 +56,32 @@ def test_each_pair_of_games_starts_from_its_opening_and_a_rerun_resumes(tiny_mod
     assert names == ["a", "b", "a"]
     again = run_match("false", "false", 3, out, names=("a", "b"), openings=openings)
     assert again == first
+
+
+CRASHER = """
+import sys
+genmoves = 0
+for line in sys.stdin:
+    if line.startswith("genmove"):
+        genmoves += 1
+        if genmoves == 2 or line.split()[1].lower() in ("b", "black"):
+            sys.exit(1)  # a crash: as White at its second move, as Black at once
+        print("= pass\\n", flush=True)
+    else:
+        print("= \\n", flush=True)
+"""
+
+
+def test_an_engine_that_exits_mid_game_forfeits_it_and_the_match_goes_on(tiny_model, tmp_path):
+    """GnuGo 3.8 crashed in a genmove of a 50-game match, which used to stop the match. Now
+    the engine that exits loses that game by forfeit (B+F / W+F), the SGF keeps the moves
+    played, and the next game starts with fresh engines."""
+    crasher = tmp_path / "crasher.py"
+    crasher.write_text(CRASHER)
+    out = tmp_path / "out"
+    summary = run_match(engine(tiny_model), f"{sys.executable} {crasher}", 2, out, names=("a", "crash"),
+                        max_moves=30)
+    assert summary["results"] == ["B+F", "W+F"] and summary["wins"] == {"a": 2, "crash": 0}
+    record = parse_game((out / "game-000.sgf").read_bytes())
+    assert len(record.moves) == 3 and record.result == "B+F"  # B, W pass, B; then White's engine died
+    assert len(parse_game((out / "game-001.sgf").read_bytes()).moves) == 0
