@@ -132,7 +132,8 @@ class GtpEngine:
         self._on_load_error = on_load_error
         options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
                        resign_winrate=resign_winrate, search=search, seed=seed)
-        self._load = threading.Thread(target=self._load_player, daemon=True, args=(model, device, threads, precision, options))
+        self._load = threading.Thread(target=self._load_player, daemon=True,
+                                      args=(model, device, threads, precision, options))
         self._load.start()
         self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
         self._analysis: Analysis | None = None  # set by an analysis command; run() streams it

@@ -137,8 +137,8 @@ def bf16_is_fast(device: torch.device) -> bool:
     box, docs/benchmarks.md). Elsewhere torch emulates it, slower than fp32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    native = [getattr(torch.cpu, name, lambda: False) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return device.type == "cpu" and any(check() for check in native)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private in torch 2.x: absent reads as False
+    return device.type == "cpu" and any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 class Policy:

@@ -20,7 +20,8 @@ made, with its figures: docs/benchmarks.md.
 
     python scripts/train_value_head.py cache data/kgs --per-game 1 --out /tmp/vcache
     python scripts/train_value_head.py cache data/kgsval --per-game 5 --positions 6144 --out /tmp/vval
-    python scripts/train_value_head.py --threads 1 train /tmp/vcache [/tmp/vcache2 ...] --val-cache /tmp/vval --out runs/value.pt
+    python scripts/train_value_head.py --threads 1 train /tmp/vcache [/tmp/vcache2 ...] --val-cache /tmp/vval \
+        --out runs/value.pt
 """
 
 from __future__ import annotations

@@ -164,8 +164,8 @@ class App:
         from gonet.player import Player
         from gonet.policy import load_policy
 
-        self._player = Player(load_policy(self.model, threads=self.threads, precision=self.precision), search=self.search,
-                              seed=int(self.rng.integers(1 << 30)))
+        policy = load_policy(self.model, threads=self.threads, precision=self.precision)
+        self._player = Player(policy, search=self.search, seed=int(self.rng.integers(1 << 30)))
         return self._player
 
     @property
@@ -580,5 +580,6 @@ def main(model: str | None = None, engine: str | None = None, colour: str = "bla
          precision: str = "auto") -> int:
     import torch  # noqa: F401  (imported before the window opens: loading libtorch holds the GIL)
 
-    App(model, engine, colour, handicap, komi, board_size=size, search=search, threads=threads, precision=precision).run()
+    App(model, engine, colour, handicap, komi, board_size=size, search=search, threads=threads,
+        precision=precision).run()
     return 0
