@@ -70,6 +70,7 @@ import numpy as np
 from gonet import __version__
 from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove
+from gonet.modelfile import NetOptions
 from gonet.search import NodeInfo, Report, Schedule, Search, SearchSettings, avoid_table, ban, warm_up
 
 log = logging.getLogger(__name__)
@@ -372,9 +373,9 @@ def _bans(query: dict, size: int) -> np.ndarray | None:
 class AnalysisEngine:
     """Reads queries, queues their turns, answers them from one worker thread (rules 1, 3)."""
 
-    def __init__(self, model: str | None = None, device: str = "cpu", perspective: str = "SIDETOMOVE",
-                 out: TextIO = sys.stdout, threads: int | None = None, precision: str = "auto"):
-        self.model, self.device, self.threads, self.precision = model, device, threads, precision
+    def __init__(self, net: NetOptions | str | None = None, perspective: str = "SIDETOMOVE",
+                 out: TextIO = sys.stdout):
+        self.net = NetOptions.of(net)
         self.perspective = perspective
         self.out = out
         self._player = None
@@ -390,9 +391,8 @@ class AnalysisEngine:
     def player(self):
         if self._player is None:
             from gonet.player import Player
-            from gonet.policy import load_policy
 
-            player = Player(load_policy(self.model, self.device, self.threads, self.precision), seed=0)
+            player = Player(self.net.load(), seed=0)
             warm_up(player.policy, symmetries=player.symmetries)  # KaTrain times its first answers
             self._player = player
         return self._player
@@ -501,13 +501,12 @@ def parse_overrides(texts: list[str]) -> dict[str, str]:
     return settings
 
 
-def main(model: str | None = None, device: str = "cpu", katago_model: str | None = None,
-         config: list[str] | None = None, overrides: list[str] | None = None, threads: int | None = None,
-         precision: str = "auto") -> int:
+def main(net: NetOptions = NetOptions(), katago_model: str | None = None, config: list[str] | None = None,
+         overrides: list[str] | None = None) -> int:
     """Start the engine; KataGo's ``-model``/``-config`` are used when they fit gonet, else noted."""
     if katago_model is not None:
-        if katago_model.endswith(".pt") and model is None:
-            model = katago_model
+        if katago_model.endswith(".pt") and net.model is None:
+            net = replace(net, model=katago_model)
         else:
             print(f"gonet analysis: -model {katago_model} is not a gonet model; using the shipped net",
                   file=sys.stderr)
@@ -519,7 +518,7 @@ def main(model: str | None = None, device: str = "cpu", katago_model: str | None
         raise ValueError(f"reportAnalysisWinratesAs={perspective}: choose from {', '.join(PERSPECTIVES)}")
     if settings:
         print(f"gonet analysis: settings ignored: {', '.join(sorted(settings))}", file=sys.stderr)
-    engine = AnalysisEngine(model, device, perspective, threads=threads, precision=precision)
+    engine = AnalysisEngine(net, perspective)
     engine.player  # load the net and compile the kernels before the first query
     print("gonet analysis: ready", file=sys.stderr)
     engine.run()

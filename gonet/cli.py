@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gonet import __version__
 from gonet.coords import DEFAULT_KOMI, MAX_SIZE, MIN_SIZE
-from gonet.modelfile import PRECISIONS
+from gonet.modelfile import PRECISIONS, NetOptions
 from gonet.train_config import TrainConfig
 
 
@@ -86,9 +86,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from gonet.evaluate import evaluate
-    from gonet.policy import load_policy
 
-    policy = load_policy(args.model, device=args.device, precision=args.precision)
+    policy = _net(args).load()
     result = evaluate(policy, args.sources, max_positions=args.max_positions, progress=not args.json)
     if result["positions"] == 0:
         skipped = ", ".join(f"{n} {why}" for why, n in result["skipped"].items()) or "none"
@@ -128,26 +127,31 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
 
 
-def _add_net_options(p: argparse.ArgumentParser) -> None:
+def _add_net_options(p: argparse.ArgumentParser, model_help: str = "model file (default: the shipped one)") -> None:
+    """The flags of :class:`NetOptions`: which model and how to run it (``_net`` reads them back)."""
+    p.add_argument("--model", help=model_help)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=COUNT,
                    help="torch's CPU threads for the net (default: torch's, one per core; 1 is faster on a busy box)")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="the net's arithmetic (auto: bf16 where the CPU or GPU runs it natively, else fp32)")
 
 
+def _net(args: argparse.Namespace) -> NetOptions:
+    return NetOptions(args.model, args.device, args.threads, args.precision)
+
+
 def _gtp(args: argparse.Namespace) -> int:
     from gonet.gtp import main as gtp_main
 
-    return gtp_main(args.model, args.device, args.symmetries, args.temperature, args.resign_margin,
-                    search=_search_settings(args), resign_winrate=args.resign_winrate or None, threads=args.threads,
-                    precision=args.precision)
+    return gtp_main(_net(args), args.symmetries, args.temperature, args.resign_margin,
+                    search=_search_settings(args), resign_winrate=args.resign_winrate or None)
 
 
 def _analysis(args: argparse.Namespace) -> int:
     from gonet.analysis import main as analysis_main
 
-    return analysis_main(args.model, args.device, args.katago_model, args.config, args.override_config,
-                         threads=args.threads, precision=args.precision)
+    return analysis_main(_net(args), args.katago_model, args.config, args.override_config)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -159,10 +163,7 @@ def _match(args: argparse.Namespace) -> int:
               + (["--time", str(args.time)] if args.time is not None else []))
     engine = args.engine or " ".join(
         [shlex.quote(sys.executable), "-m", "gonet", "gtp", *(search or ["--no-search"]),
-         "--resign-winrate", str(args.resign)]
-        + (["--model", shlex.quote(args.model)] if args.model else [])
-        + (["--threads", str(args.threads)] if args.threads else [])
-        + (["--precision", args.precision] if args.precision != "auto" else []))
+         "--resign-winrate", str(args.resign), *map(shlex.quote, _net(args).flags())])
     openings = None
     if args.openings:
         openings = read_openings(args.openings, (args.games + 1) // 2, args.opening_moves, args.size)
@@ -183,10 +184,9 @@ def _selfplay(args: argparse.Namespace) -> int:
     from gonet.game import result_text
     from gonet.ownership import estimated_score
     from gonet.player import Player, self_play
-    from gonet.policy import load_policy
     from gonet.sgf import game_to_sgf
 
-    player = Player(load_policy(args.model, args.device), args.symmetries, args.temperature, seed=args.seed)
+    player = Player(_net(args).load(), args.symmetries, args.temperature, seed=args.seed)
     game = self_play(player, komi=args.komi, max_moves=args.max_moves)
     record = game.to_record()
     if game.is_over() or game.move_number >= args.max_moves:
@@ -201,8 +201,8 @@ def _selfplay(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from gonet.gui.app import main as play_main
 
-    return play_main(args.model, args.engine, args.color, args.handicap, args.komi, args.size,
-                     search=_search_settings(args), threads=args.threads, precision=args.precision)
+    return play_main(_net(args), args.engine, args.color, args.handicap, args.komi, args.size,
+                     search=_search_settings(args))
 
 
 def _check_model_file(args: argparse.Namespace) -> None:
@@ -260,15 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("eval", help="top-1/top-5 accuracy of a policy (and value MSE) on SGF records")
     p.add_argument("sources", nargs="+")
-    p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--max-positions", type=COUNT, help="evaluate an even sample of this many positions")
-    p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="the net's arithmetic (auto: as the engine)")
+    _add_net_options(p)
     p.set_defaults(run=_eval)
 
     p = commands.add_parser("gtp", help="a GTP engine on stdin/stdout for Go GUIs and match runners")
-    p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1,
                    help="average the net over N of the 8 symmetries")
     p.add_argument("--temperature", type=bounded(float, 0), default=0.0, help="0: always the likeliest move")
@@ -276,14 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="without search: resign when the score estimate is worse than this (off)")
     p.add_argument("--resign-winrate", type=bounded(float, 0, 1), default=0.05,
                    help="resign when the search's winrate stays under this for 3 moves late in the game (0: never)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
     _add_search_options(p)
     _add_net_options(p)
     p.set_defaults(run=_gtp)
 
     p = commands.add_parser("analysis", help="KataGo's JSON analysis protocol on stdin/stdout (for KaTrain)")
-    p.add_argument("--model", help="model file (default: the shipped one)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("-model", dest="katago_model", help="KataGo's flag: a gonet .pt is used, anything else noted")
     p.add_argument("-config", action="append", help="KataGo's flag: accepted and ignored")
     p.add_argument("-override-config", action="append", dest="override_config",
@@ -297,8 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--games", type=COUNT, default=10)
     p.add_argument("--opponent", default="/usr/games/gnugo --mode gtp --level 1", help="GTP command line")
     p.add_argument("--opponent-name", default="gnugo")
-    p.add_argument("--engine", help="gonet's GTP command line (default: this gonet with --model)")
-    p.add_argument("--model", help="model file for the default engine")
+    p.add_argument("--engine", help="gonet's GTP command line (default: this gonet with the net flags below)")
     p.add_argument("--out", default="out/match", help="folder for the SGF files and report.json")
     p.add_argument("--size", type=BOARD_SIZE, default=19)
     p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
@@ -314,25 +307,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--openings", help="SGF source (file, folder, archive): each pair of games starts from "
                                       "the first moves of its own record, colours swapped")
     p.add_argument("--opening-moves", type=COUNT, default=10, help="moves taken from each opening record")
-    _add_net_options(p)
+    _add_net_options(p, "model file for the default engine")
     p.set_defaults(run=_match)
 
     p = commands.add_parser("selfplay", help="a headless game of the net against itself, saved as SGF")
     p.add_argument("--out", default="selfplay.sgf")
-    p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
     p.add_argument("--max-moves", type=COUNT, default=400)
     p.add_argument("--temperature", type=bounded(float, 0), default=0.0)
     p.add_argument("--symmetries", type=bounded(int, 1, 8), default=1)
     p.add_argument("--seed", type=int)
-    p.add_argument("--device", default="cpu")
+    _add_net_options(p)
     p.set_defaults(run=_selfplay)
 
     p = commands.add_parser("play", help="a pygame board to play against the net")
     p.add_argument("--color", "--colour", default="black", choices=["black", "white", "random"])
     p.add_argument("--handicap", type=int, default=0, help="fixed handicap stones for Black (2-9)")
     p.add_argument("--komi", type=FINITE, default=DEFAULT_KOMI)
-    p.add_argument("--model", help="model file (default: the shipped one)")
     p.add_argument("--engine", help='play a GTP engine instead of the net, e.g. "gnugo --mode gtp"')
     p.add_argument("--size", type=int, default=19, choices=[9, 13, 19], help="board size")
     _add_search_options(p)

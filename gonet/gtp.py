@@ -50,7 +50,7 @@ import numpy as np
 from gonet import __version__
 from gonet.coords import BLACK, check_size, colour_name, idx_to_vertex, parse_colour, vertex_to_idx
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points, max_fixed_handicap
-from gonet.modelfile import default_model_path, one_line, peek_model
+from gonet.modelfile import NetOptions, one_line, peek_model
 from gonet.ownership import OwnershipStats
 from gonet.search import (UNLIMITED, MoveInfo, NodeInfo, Report, Schedule, SearchSettings, avoid_table, ban, root_bans,
                           warm_up)
@@ -111,16 +111,16 @@ def protocol_lines(stream: TextIO | BinaryIO | Iterable[str]) -> Iterator[str]:
 class GtpEngine:
     """The protocol over a :class:`Game`; the player (policy) is loaded on first need."""
 
-    def __init__(self, model: str | None = None, device: str = "cpu", symmetries: int = 1,
+    def __init__(self, net: NetOptions | str | Path | None = None, symmetries: int = 1,
                  temperature: float = 0.0, resign_margin: float | None = None, superko: bool = True,
                  seed: int | None = None, on_load_error: Callable[[str], None] | None = None,
-                 search: SearchSettings | None = None, resign_winrate: float | None = None,
-                 threads: int | None = None, precision: str = "auto"):
-        """Raises :class:`ModelFileError` at once for a missing or damaged model file; a
-        failure of the background load goes to ``on_load_error`` (one line) if given, else
-        every command that needs the model answers it as its error."""
-        model = model or default_model_path()
-        self.board_size = peek_model(model)["config"].get("board_size")  # known before torch loads
+                 search: SearchSettings | None = None, resign_winrate: float | None = None):
+        """``net``: the model and how to run it (a path alone: that model, the other options
+        their defaults). Raises :class:`ModelFileError` at once for a missing or damaged model
+        file; a failure of the background load goes to ``on_load_error`` (one line) if given,
+        else every command that needs the model answers it as its error."""
+        net = NetOptions.of(net)
+        self.board_size = peek_model(net.path)["config"].get("board_size")  # known before torch loads
         self.superko = superko
         self.komi = DEFAULT_KOMI
         self.game = Game(19, self.komi, superko)
@@ -132,8 +132,7 @@ class GtpEngine:
         self._on_load_error = on_load_error
         options = dict(symmetries=symmetries, temperature=temperature, resign_margin=resign_margin,
                        resign_winrate=resign_winrate, search=search, seed=seed)
-        self._load = threading.Thread(target=self._load_player, daemon=True,
-                                      args=(model, device, threads, precision, options))
+        self._load = threading.Thread(target=self._load_player, daemon=True, args=(net, options))
         self._load.start()
         self.commands = {_gtp_name(n): getattr(self, n) for n in dir(self) if n.startswith("cmd_")}
         self._analysis: Analysis | None = None  # set by an analysis command; run() streams it
@@ -141,12 +140,11 @@ class GtpEngine:
 
     # ------------------------------------------------------------ plumbing
 
-    def _load_player(self, model, device, threads: int | None, precision: str, options: dict) -> None:
+    def _load_player(self, net: NetOptions, options: dict) -> None:
         try:
             from gonet.player import Player
-            from gonet.policy import load_policy
 
-            player = Player(load_policy(model, device, threads, precision), **options)
+            player = Player(net.load(), **options)
             warm_up(player.policy, options["search"] or SearchSettings(), player.symmetries)
             self._player = player
         except Exception as e:
@@ -717,9 +715,9 @@ def _numbers(a: Analysis, i: NodeInfo) -> str:
     return " ".join(f"{key} {value}" for key, value in pairs)
 
 
-def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, temperature: float = 0.0,
+def main(net: NetOptions = NetOptions(), symmetries: int = 1, temperature: float = 0.0,
          resign_margin: float | None = None, search: SearchSettings | None = None,
-         resign_winrate: float | None = None, threads: int | None = None, precision: str = "auto") -> int:
+         resign_winrate: float | None = None) -> int:
     """Serve stdin/stdout; a bad model file raises :class:`ModelFileError` before the first answer."""
 
     def give_up(message: str) -> None:
@@ -730,6 +728,6 @@ def main(model: str | None = None, device: str = "cpu", symmetries: int = 1, tem
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # never die on writing an odd character
         sys.stdout.reconfigure(errors="backslashreplace")
-    GtpEngine(model, device, symmetries, temperature, resign_margin, on_load_error=give_up, search=search,
-              resign_winrate=resign_winrate, threads=threads, precision=precision).run()
+    GtpEngine(net, symmetries, temperature, resign_margin, on_load_error=give_up, search=search,
+              resign_winrate=resign_winrate).run()
     return 0

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gonet.policy import Policy
 
 FORMAT = "gonet-policy"
 VERSION = 2  # 2: "sha256" of the weights is stored and verified; 1: no checksum (still read)
@@ -29,6 +34,37 @@ class ModelFileError(ValueError):
 
 def default_model_path() -> Path:
     return WEIGHTS_DIR / DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class NetOptions:
+    """Which model file, and how to run it: the net flags of every command that plays,
+    handed down whole from the command line to where the net is loaded."""
+
+    model: str | None = None    # None: the shipped model
+    device: str = "cpu"         # cpu or cuda
+    threads: int | None = None  # torch's CPU threads for the process (None: torch's default, one per core)
+    precision: str = "auto"     # the net's arithmetic: one of PRECISIONS (gonet.policy.Policy)
+
+    @classmethod
+    def of(cls, net: NetOptions | str | Path | None) -> NetOptions:
+        """``net`` itself, or a model path alone (None: the shipped model) with the defaults."""
+        return net if isinstance(net, NetOptions) else cls(str(net) if net else None)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.model) if self.model else default_model_path()
+
+    def load(self) -> Policy:
+        from gonet.policy import load_policy
+
+        return load_policy(self.path, self.device, self.threads, self.precision)
+
+    def flags(self) -> list[str]:
+        """The ``gonet gtp`` flags that ask for these options (a child engine's command line)."""
+        given = {"--model": self.model, "--device": self.device if self.device != "cpu" else None,
+                 "--threads": self.threads, "--precision": self.precision if self.precision != "auto" else None}
+        return [word for flag, value in given.items() if value is not None for word in (flag, str(value))]
 
 
 def one_line(error: BaseException, limit: int = 200) -> str:

@@ -39,7 +39,7 @@ def main() -> None:
     record = next(iter(read_records([args.sgf], size=19)))
     out = Path(args.out)
     out.mkdir(exist_ok=True)
-    app = App(model=args.model, size=(1000, 780))
+    app = App(args.model, size=(1000, 780))
     app.game = Game.from_record(record, moves=args.move, superko=True)
     app.human = app.game.to_move
     app.message = "your move"
@@ -52,7 +52,7 @@ def main() -> None:
         print(out / name)
     pygame.quit()
     # the smallest window, a 9x9 game against the net with its heat map
-    small = App(model=args.model, size=(640, 480), board_size=9, seed=1)
+    small = App(args.model, size=(640, 480), board_size=9, seed=1)
     small.show_heat = True
     for vertex in ("E5", "C4", "G6"):
         wait(small)

@@ -10,6 +10,7 @@ import torch
 
 from gonet import __version__
 from gonet.cli import main
+from gonet.modelfile import NetOptions
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import save_model
 
@@ -76,18 +77,20 @@ def test_speech_eval_of_a_missing_model_fails_at_once(tmp_path, capsys):
 
 @pytest.mark.parametrize("command, module", [("gtp", "gonet.gtp"), ("analysis", "gonet.analysis"),
                                              ("play", "gonet.gui.app")])
-def test_threads_and_precision_reach_the_engines_that_load_the_net(command, module, monkeypatch):
-    """``--threads N`` and ``--precision P`` are handed to gtp, analysis and play (which set
-    torch's threads before the net loads); without them torch's default (None) and auto."""
+def test_the_net_flags_reach_the_engines_that_load_the_net(command, module, monkeypatch):
+    """``--model``, ``--device``, ``--threads N`` and ``--precision P`` are handed to gtp,
+    analysis and play as one NetOptions; without them the shipped model on the CPU, torch's
+    default threads (None) and auto."""
     seen = []
-    monkeypatch.setattr(importlib.import_module(module), "main",
-                        lambda *a, **k: seen.append((k["threads"], k["precision"])) or 0)
-    assert main([command, "--threads", "1", "--precision", "fp32"]) == 0 and main([command]) == 0
-    assert seen == [(1, "fp32"), (None, "auto")]
+    monkeypatch.setattr(importlib.import_module(module), "main", lambda net, *a, **k: seen.append(net) or 0)
+    flags = ["--model", "m.pt", "--device", "cuda", "--threads", "1", "--precision", "fp32"]
+    assert main([command, *flags]) == 0 and main([command]) == 0
+    assert seen == [NetOptions("m.pt", "cuda", 1, "fp32"), NetOptions()]
 
 
 def test_match_passes_threads_to_its_default_engine(monkeypatch, capsys):
-    """``gonet match --threads 1 --precision bf16`` starts its default gonet engine with them."""
+    """``gonet match --threads 1 --precision bf16 --model M`` starts its default gonet engine with
+    them (the path quoted for the shell)."""
     engines = []
 
     def fake_match(engine, *args, **kwargs):
@@ -95,8 +98,9 @@ def test_match_passes_threads_to_its_default_engine(monkeypatch, capsys):
         return {"wins": {"gonet": 0}, "games": 0, "win_rate": 0.0, "win_rate_95": (0.0, 1.0), "seconds_per_move": 0}
 
     monkeypatch.setattr(importlib.import_module("gonet.match"), "run_match", fake_match)
-    assert main(["match", "--threads", "1", "--precision", "bf16"]) == 0 and main(["match"]) == 0
-    assert engines[0].endswith(" --threads 1 --precision bf16") and "--threads" not in engines[1]
-    assert "--precision" not in engines[1]
+    assert main(["match", "--threads", "1", "--precision", "bf16", "--model", "my model.pt"]) == 0
+    assert main(["match"]) == 0
+    assert engines[0].endswith(" --model 'my model.pt' --threads 1 --precision bf16")
+    assert not {"--model", "--device", "--threads", "--precision"} & set(engines[1].split())
     code, err = run(["match", "--threads", "0"], capsys)
     assert code == 2 and "must be at least 1" in err

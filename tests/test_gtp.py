@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.gtp import GTP_VERSION, GtpEngine, clean_line, percent_label, protocol_lines
 from gonet.match import EngineError, GtpProcess, play_game, wilson_interval
-from gonet.modelfile import ModelFileError
+from gonet.modelfile import ModelFileError, NetOptions
 from gonet.nets import PolicyConfig, PolicyNet
 from gonet.policy import content_checksum, save_model
 from gonet.search import MOVE, VISITS, SearchSettings
@@ -661,7 +661,7 @@ def test_failing_model_load_answers_one_line_and_changes_nothing(nan_model):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
 def test_cuda_without_a_gpu_is_a_one_line_model_error(model):
-    engine = GtpEngine(str(model), device="cuda")
+    engine = GtpEngine(NetOptions(str(model), device="cuda"))
     assert ask(engine, "genmove b") == "? cannot load the model: device 'cuda': no CUDA GPU is available here; " \
                                        "use --device cpu\n\n"
 
@@ -864,5 +864,5 @@ def test_threads_are_set_before_the_net_loads(model, monkeypatch, threads):
     load_net = gonet.policy.load_net
     monkeypatch.setattr(torch, "set_num_threads", lambda n: events.append(("threads", n)))
     monkeypatch.setattr(gonet.policy, "load_net", lambda *a: events.append(("load",)) or load_net(*a))
-    assert GtpEngine(str(model), threads=threads).player is not None
+    assert GtpEngine(NetOptions(str(model), threads=threads)).player is not None
     assert events == ([("threads", threads)] if threads else []) + [("load",)]

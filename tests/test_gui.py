@@ -29,7 +29,7 @@ def model(tmp_path_factory):
 
 @pytest.fixture
 def app(model, tmp_path):
-    a = App(model=model, save_dir=tmp_path, seed=0)
+    a = App(model, save_dir=tmp_path, seed=0)
     yield a
     pygame.quit()
 
@@ -158,7 +158,7 @@ def test_small_board_plays_with_five_star_points(model, tmp_path):
     """``--size 9``: a 9x9 game against the (19x19) net; 9x9 and 13x13 have 5 star points."""
     assert len(star_points(9)) == 5 and len(star_points(13)) == 5 and len(star_points(19)) == 9
     assert (4, 4) in star_points(9) and (2, 2) in star_points(9)
-    app = App(model=model, save_dir=tmp_path, seed=0, board_size=9)
+    app = App(model, save_dir=tmp_path, seed=0, board_size=9)
     try:
         click(app, "E5")
         settle(app)
@@ -185,7 +185,7 @@ def test_a_model_that_does_not_load_is_reported(tmp_path):
     """A bad model file: the window keeps running and says why there is no net."""
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a model")
-    app = App(model=str(bad), save_dir=tmp_path, seed=0)
+    app = App(str(bad), save_dir=tmp_path, seed=0)
     try:
         end = time.time() + 60
         while app.load_error is None and time.time() < end:

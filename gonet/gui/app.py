@@ -40,6 +40,7 @@ import pygame  # noqa: E402
 from gonet import __version__  # noqa: E402
 from gonet.coords import BLACK, WHITE, colour_name, idx_to_vertex  # noqa: E402
 from gonet.game import DEFAULT_KOMI, Game, IllegalMove, fixed_handicap_points  # noqa: E402
+from gonet.modelfile import NetOptions  # noqa: E402
 from gonet.render import BoardView, draw_board  # noqa: E402
 
 if TYPE_CHECKING:
@@ -119,19 +120,16 @@ class Worker:
 class App:
     """The board window: a game against an opponent (net or GTP engine), scoring, review."""
 
-    def __init__(self, model: str | None = None, engine: str | None = None, colour: str = "black",
+    def __init__(self, net: NetOptions | str | None = None, engine: str | None = None, colour: str = "black",
                  handicap: int = 0, komi: float = DEFAULT_KOMI, size: tuple[int, int] = (1000, 780),
-                 save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19, search=None,
-                 threads: int | None = None, precision: str = "auto"):
+                 save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19, search=None):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
         pygame.display.set_caption("gonet")
         self.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
         self.rng = np.random.default_rng(seed)
-        self.model, self.engine_command = model, engine
+        self.net_options, self.engine_command = NetOptions.of(net), engine
         self.search = search  # SearchSettings for the net, None for the raw policy
-        self.threads = threads  # torch's CPU threads for the net (None: torch's default)
-        self.precision = precision  # the net's arithmetic (gonet.policy.Policy)
         self.colour_choice, self.handicap, self.komi = colour, handicap, komi
         self.board_size = board_size
         self.save_dir = Path(save_dir)
@@ -162,10 +160,8 @@ class App:
 
     def _load_player(self):
         from gonet.player import Player
-        from gonet.policy import load_policy
 
-        policy = load_policy(self.model, threads=self.threads, precision=self.precision)
-        self._player = Player(policy, search=self.search, seed=int(self.rng.integers(1 << 30)))
+        self._player = Player(self.net_options.load(), search=self.search, seed=int(self.rng.integers(1 << 30)))
         return self._player
 
     @property
@@ -575,11 +571,9 @@ def wrap(text: str, font, width: int) -> list[str]:
     return lines + ([line] if line else [])
 
 
-def main(model: str | None = None, engine: str | None = None, colour: str = "black", handicap: int = 0,
-         komi: float = DEFAULT_KOMI, size: int = 19, search=None, threads: int | None = None,
-         precision: str = "auto") -> int:
+def main(net: NetOptions = NetOptions(), engine: str | None = None, colour: str = "black", handicap: int = 0,
+         komi: float = DEFAULT_KOMI, size: int = 19, search=None) -> int:
     import torch  # noqa: F401  (imported before the window opens: loading libtorch holds the GIL)
 
-    App(model, engine, colour, handicap, komi, board_size=size, search=search, threads=threads,
-        precision=precision).run()
+    App(net, engine, colour, handicap, komi, board_size=size, search=search).run()
     return 0
