@@ -63,6 +63,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -373,7 +374,7 @@ def _bans(query: dict, size: int) -> np.ndarray | None:
 class AnalysisEngine:
     """Reads queries, queues their turns, answers them from one worker thread (rules 1, 3)."""
 
-    def __init__(self, net: NetOptions | str | None = None, perspective: str = "SIDETOMOVE",
+    def __init__(self, net: NetOptions | str | Path | None = None, perspective: str = "SIDETOMOVE",
                  out: TextIO = sys.stdout):
         self.net = NetOptions.of(net)
         self.perspective = perspective

@@ -4,7 +4,8 @@ The trunk's forward pass is the cost (tens of ms per position on 2 cores) and th
 not change, so the work is split in two resumable stages:
 
 ``cache``: sample positions across many games of ``gonet prepare`` folders (a few per game:
-    AlphaGo's value net over-fitted when it used every position of a game), skip games
+    AlphaGo's value net over-fitted when it used every position of a game; the frozen-trunk
+    head kept improving up to ten, drawn by four caches with seeds 0-3), skip games
     without a usable result, run the trunk once per position and store its last hidden
     layer, fp16 (B, k, N, N), in chunk files. A killed run resumes at the next chunk; the
     sample is shuffled first, so any prefix of chunks is an even sample.

@@ -120,9 +120,10 @@ class Worker:
 class App:
     """The board window: a game against an opponent (net or GTP engine), scoring, review."""
 
-    def __init__(self, net: NetOptions | str | None = None, engine: str | None = None, colour: str = "black",
-                 handicap: int = 0, komi: float = DEFAULT_KOMI, size: tuple[int, int] = (1000, 780),
-                 save_dir: str | Path = ".", seed: int | None = None, board_size: int = 19, search=None):
+    def __init__(self, net: NetOptions | str | Path | None = None, engine: str | None = None,
+                 colour: str = "black", handicap: int = 0, komi: float = DEFAULT_KOMI,
+                 size: tuple[int, int] = (1000, 780), save_dir: str | Path = ".", seed: int | None = None,
+                 board_size: int = 19, search=None):
         pygame.display.init()  # not pygame.init(): no audio wanted
         pygame.font.init()
         pygame.display.set_caption("gonet")
