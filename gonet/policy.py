@@ -4,7 +4,8 @@
 A model file is a ``torch.save`` dict, read back with ``weights_only=True``::
 
     {"format": "gonet-policy", "version": 2,
-     "config": {"filters", "layers", "feature_set", "board_size", "value_head" (absent: False)},
+     "config": {"filters", "layers", "feature_set", "board_size", "value_head" (absent: False),
+                "value_tower" (absent: 0)},
      "state_dict": {name: tensor (fp16 or fp32)},   # value_head.* when config["value_head"]
      "sha256": content_checksum(state_dict),
      "meta": {free-form JSON-able notes: training data, steps, accuracy}}

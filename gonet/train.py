@@ -53,12 +53,12 @@ class PolicyModule(L.LightningModule):
                  momentum: float = 0.9, weight_decay: float = 1e-4, warmup_steps: int = TrainConfig.warmup_steps,
                  max_steps: int = TrainConfig.max_steps, symmetries: bool = TrainConfig.symmetries,
                  channels_last: bool = False, compile: bool = False, value_weight: float = TrainConfig.value_weight,
-                 value_head: bool = TrainConfig.value_head):
+                 value_head: bool = TrainConfig.value_head, value_tower: int = TrainConfig.value_tower):
         """The arguments are the checkpoint's hyperparameters (``save_hyperparameters``), so
         a checkpoint alone rebuilds the module; defaults as in :class:`TrainConfig`."""
         super().__init__()
         self.save_hyperparameters()
-        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size, value_head))
+        self.net = PolicyNet(PolicyConfig(filters, layers, feature_set, board_size, value_head, value_tower))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.forward_net = torch.compile(self.net) if compile else self.net
@@ -334,6 +334,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModu
     workers = max(1, (os.cpu_count() or 2) - 1) if c.workers is None else c.workers
     module = PolicyModule(c.filters, c.layers, c.feature_set, board_size_of(c.data), lr=c.lr, max_steps=c.max_steps,
                           warmup_steps=c.warmup_steps, value_weight=c.value_weight, value_head=c.value_head,
+                          value_tower=c.value_tower,
                           symmetries=c.symmetries, channels_last=cuda, compile=cuda if c.compile is None else c.compile)
     print(f"policy net {module.net.config.name} ({c.feature_set}, {module.net.config.planes} planes): "
           f"{parameter_count(module.net):,} parameters")
@@ -349,11 +350,14 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> PolicyModu
         ckpt = checked_checkpoint(c.resume, module)
     if c.init_from and ckpt is None:
         start, _ = load_net(c.init_from)
-        # a value head does not change the policy: a run may start from a model with or without one
-        if dataclasses.replace(start.config, value_head=module.net.config.value_head) != module.net.config:
+        # a value head does not change the policy: a run may start from a model with or without one, or another one
+        value = {"value_head": module.net.config.value_head, "value_tower": module.net.config.value_tower}
+        if dataclasses.replace(start.config, **value) != module.net.config:
             raise ModelFileError(f"{c.init_from}: a {start.config.name} {start.config.feature_set} net, "
                                  f"but this run trains {module.net.config.name} {module.net.config.feature_set}")
-        module.net.load_state_dict(start.state_dict(), strict=start.config.value_head == module.net.config.value_head)
+        same_head = dataclasses.replace(start.config, **value) == start.config
+        state = {k: v for k, v in start.state_dict().items() if same_head or not k.startswith("value_head.")}
+        module.net.load_state_dict(state, strict=same_head)  # another value head starts fresh
     with warnings.catch_warnings():
         # resuming "mid-epoch" is exact here: the datamodule restarts its endless sampler at
         # the checkpoint's sample count (see gonet.data.EndlessRandomSampler)

@@ -50,6 +50,7 @@ class TrainConfig:
     value_head: bool = option(
         False, "train a dual-head net: a value head on the shared trunk, learning the game's result",
         action="store_true")
+    value_tower: int = option(0, "with --value-head: 3x3 convs in the value head before it pools")
     value_weight: float = option(
         0.01, "weight of the value MSE in the loss, with --value-head (AlphaGo Zero: 0.01)")
     max_time: str | None = option(None, "stop after DD:HH:MM:SS (a checkpoint is written)")

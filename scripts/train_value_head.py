@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from gonet.data import PreparedGames
@@ -174,16 +175,23 @@ def project(paths: list[Path], directions: torch.Tensor) -> torch.Tensor:
 
 
 def full_head(small: ValueHead, directions: torch.Tensor, channels: int) -> ValueHead:
-    """The k-channel head equal to ``small`` applied to the projected features: the 1x1 conv
-    and the pooled-feature columns of the FC are linear in the features, so W_full = W_small @ P."""
-    full = ValueHead(channels)
-    maps, m = small.conv.out_channels, directions.shape[0]
+    """The k-channel head equal to ``small`` applied to the projected features: the layers that
+    read the features (the tower's first conv, or else the 1x1 conv and the pooled-feature
+    columns of the FC) are linear in them, so W_full = W_small @ P."""
+    tower = sum(isinstance(layer, nn.Conv2d) for layer in small.tower.modules())
+    full = ValueHead(channels, tower=tower)
+    m = directions.shape[0]
+    state = small.state_dict()
     with torch.no_grad():
-        full.load_state_dict({**small.state_dict(), "conv.weight": full.conv.weight,
-                              "hidden.weight": full.hidden.weight})
-        full.conv.weight.copy_((small.conv.weight.reshape(maps, m) @ directions).reshape(maps, channels, 1, 1))
-        w = small.hidden.weight
-        full.hidden.weight.copy_(torch.cat([w[:, :maps], w[:, maps:maps + m] @ directions, w[:, maps + m:]], dim=1))
+        if tower:
+            first = state["tower.0.weight"]  # (maps, m, 3, 3)
+            state["tower.0.weight"] = torch.einsum("omij,mc->ocij", first, directions)
+        else:
+            maps = small.conv.out_channels
+            state["conv.weight"] = (state["conv.weight"].reshape(maps, m) @ directions).reshape(maps, channels, 1, 1)
+            w = state["hidden.weight"]
+            state["hidden.weight"] = torch.cat([w[:, :maps], w[:, maps:maps + m] @ directions, w[:, maps + m:]], dim=1)
+        full.load_state_dict(state)
     return full
 
 
@@ -223,8 +231,11 @@ def train(args: argparse.Namespace) -> None:
     base, meta = load_net(args.model)
     k = base.config.filters
     torch.manual_seed(args.seed)
-    head = ValueHead(args.directions)
+    head = ValueHead(args.directions, tower=args.tower)
     optimizer = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps = args.epochs * -(-len(train_rows) // args.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, (lambda step: 0.5 * (1 + np.cos(np.pi * step / steps))) if args.cosine else (lambda step: 1.0))
     rng = np.random.default_rng(args.seed)
     print(f"{len(holdout)} cached positions: {len(train_rows)} train, {len(holdout_rows)} hold-out")
     best, best_epoch, best_state, history = float("inf"), 0, None, []
@@ -239,6 +250,7 @@ def train(args: argparse.Namespace) -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            schedule.step()
             total += loss.item() * len(z)
             count += len(z)
         held = mean_squared_error(head, data, sample, holdout_rows, args.no_komi)
@@ -262,8 +274,9 @@ def train(args: argparse.Namespace) -> None:
     if args.no_komi:
         print("no komi input: an ablation, no model written")
         return
-    net = PolicyNet(dataclasses.replace(base.config, value_head=True))
-    net.load_state_dict(base.state_dict(), strict=False)  # everything but the new head
+    net = PolicyNet(dataclasses.replace(base.config, value_head=True, value_tower=args.tower))
+    policy = {key: v for key, v in base.state_dict().items() if not key.startswith("value_head.")}
+    net.load_state_dict(policy, strict=False)  # everything but the new head (the base may have an older one)
     net.value_head.load_state_dict(full_head(head, directions, k).state_dict())
     features = torch.from_numpy(np.load(paths[0])[:8]).float()
     komi = torch.from_numpy(sample["komi"][:len(features)])
@@ -272,8 +285,8 @@ def train(args: argparse.Namespace) -> None:
     value_meta = {"caches": [str(Path(c).resolve()) for c in args.caches], "positions": len(train_rows),
                   "holdout_positions": len(holdout_rows), "train_mse": round(train_mse, 4),
                   "holdout_mse": round(best, 4), "val_cache": report, "epochs": history, "lr": args.lr,
-                  "weight_decay": args.weight_decay, "batch_size": args.batch_size,
-                  "directions": args.directions, "trunk": "frozen (policy weights unchanged)"}
+                  "cosine": args.cosine, "weight_decay": args.weight_decay, "batch_size": args.batch_size,
+                  "directions": args.directions, "tower": args.tower, "trunk": "frozen (policy weights unchanged)"}
     save_model(net, args.out, meta={**meta, "value": value_meta})
     print(f"model with the value head -> {args.out}")
 
@@ -300,10 +313,12 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--patience", type=int, default=3, help="stop after this many epochs without a better hold-out")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--cosine", action="store_true", help="decay the learning rate to 0 over --epochs (cosine)")
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--directions", type=int, default=32, help="principal directions of the features to train on")
     p.add_argument("--val-cache", help="a cache of other games (e.g. kgs/val) to report MSE by phase on")
+    p.add_argument("--tower", type=int, default=0, help="3x3 convs in the head before it pools (ValueHead)")
     p.add_argument("--no-komi", action="store_true", help="ablation: train with the komi input zeroed")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=train)

@@ -46,6 +46,22 @@ def test_round_trip_keeps_config_and_outputs(tmp_path):
     assert torch.allclose(loaded(x), net(x), atol=2e-2)
 
 
+def test_a_value_tower_round_trips_and_older_files_load_without_one(tmp_path):
+    """``value_tower`` is saved in the config and its convs in the state dict; a model file
+    written before the field existed (no ``value_tower`` key) loads with a plain head."""
+    net = tiny(value_head=True, value_tower=2)
+    loaded, _ = load_net(save_model(net, tmp_path / "t.pt"))
+    x, komi = torch.rand(2, 48, 19, 19), torch.tensor([7.5, -7.5])
+    assert loaded.config.value_tower == 2
+    assert torch.allclose(loaded(x, komi)[1], net(x, komi)[1], atol=2e-2)
+    plain = tiny(value_head=True)
+    blob = torch.load(save_model(plain, tmp_path / "p.pt"), weights_only=True)
+    del blob["config"]["value_tower"]
+    rewrite(tmp_path / "p.pt", tmp_path / "old.pt", config=blob["config"])
+    old, _ = load_net(tmp_path / "old.pt")
+    assert old.config == plain.config and isinstance(old.value_head.tower, torch.nn.Identity)
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "not a readable model file"),
     (b"garbage bytes, not a zip", "not a readable model file"),

@@ -218,6 +218,21 @@ def test_value_head_run_trains_both_heads_from_the_shipped_kind_of_model(prepare
     assert values.shape == (2,) and np.all(np.abs(values) <= 1) and np.all(values != 0)
 
 
+def test_a_run_with_a_value_tower_starts_from_a_model_with_a_plain_head(prepared, tmp_path):
+    """`--value-tower 1 --init-from M` where M's value head has no tower: the policy starts
+    from M's weights (with lr 0 it ends there) and the towered head starts fresh."""
+    start = PolicyNet(PolicyConfig(filters=8, layers=3, board_size=9, value_head=True))
+    save_model(start, tmp_path / "dual.pt")
+    start, _ = load_net(tmp_path / "dual.pt")
+    run = train(TrainConfig(str(prepared), str(tmp_path / "tower"), val_data=str(prepared), filters=8, layers=3,
+                            batch_size=16, val_every=2, val_positions=64, checkpoint_every=1000, workers=0,
+                            accelerator="cpu", max_steps=2, value_head=True, value_tower=1, lr=0.0,
+                            init_from=str(tmp_path / "dual.pt")))
+    state = run.net.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in start.state_dict().items() if not k.startswith("value_head."))
+    assert run.net.config.value_tower == 1 and state["value_head.tower.0.weight"].shape == (32, 8, 3, 3)
+
+
 class StopAt(L.Callback):
     """Interrupt training after a given step, as a kill after a checkpoint would."""
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_prepare import random_game_sgf
 
-from gonet.nets import PolicyConfig, PolicyNet
+from gonet.nets import PolicyConfig, PolicyNet, ValueHead
 from gonet.policy import load_net, save_model
 from gonet.prepare import prepare
 
@@ -71,3 +71,25 @@ def test_cache_resumes_and_head_trains_on_several_caches(script, corpus, tmp_pat
     assert net.config.value_head and meta["value"]["caches"] == [str(first.resolve()), str(second.resolve())]
     assert meta["value"]["positions"] + meta["value"]["holdout_positions"] == 10 + 20
     assert all(torch.equal(value, net.state_dict()[key]) for key, value in base.state_dict().items())
+    towered = tmp_path / "tower.pt"  # a base that has a value head already gets the new one in its place
+    run(script, monkeypatch, "train", str(first), "--out", str(towered), "--model", str(out), "--epochs", "2",
+        "--directions", "4", "--tower", "1", "--cosine")
+    net, meta = load_net(towered)
+    assert net.config.value_tower == 1 and meta["value"]["tower"] == 1 and meta["value"]["cosine"]
+    assert all(torch.equal(value, net.state_dict()[key]) for key, value in base.state_dict().items())
+
+
+@pytest.mark.parametrize("tower", [0, 2])
+def test_a_head_trained_on_principal_directions_folds_back_exactly(script, tower):
+    """The head is trained on features projected on m principal directions; the k-channel
+    head written to the model file must give the same values on the unprojected features."""
+    torch.manual_seed(0)
+    channels, m = 12, 5
+    directions = torch.randn(m, channels)
+    small = ValueHead(m, tower=tower)
+    features, komi = torch.randn(3, channels, 9, 9), torch.tensor([7.5, -7.5, 0.5])
+    full = script.full_head(small, directions, channels)
+    projected = torch.einsum("bchw,mc->bmhw", features, directions)
+    with torch.no_grad():
+        assert torch.allclose(full(features, komi), small(projected, komi), atol=1e-5)
+    assert isinstance(full.tower, torch.nn.Identity) == (tower == 0)
