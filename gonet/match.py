@@ -181,30 +181,25 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
     seconds = {black.name: 0.0, white.name: 0.0}
     counts = {black.name: 0, white.name: 0}
     result = None
-    while not game.is_over() and game.move_number < max_moves:
-        colour = game.to_move
-        mover, other = engines[colour], engines[-colour]
-        start = time.perf_counter()
-        try:
-            answer = mover.send(f"genmove {colour_name(colour)}").lower()
-        except EngineExited as e:
-            result = _forfeit(colour, e)
-            break
-        seconds[mover.name] += time.perf_counter() - start
-        counts[mover.name] += 1
-        if answer == "resign":
-            result = f"{colour_name(-colour)}+R"
-            break
-        try:
-            game.play(vertex_to_idx(answer, size), colour)
-        except (ValueError, IllegalMove):
-            result = f"{colour_name(-colour)}+F"  # forfeit: an illegal or unparseable move
-            break
-        try:
-            other.send(f"play {colour_name(colour)} {idx_to_vertex(game.moves[-1][1], size)}")
-        except EngineExited as e:
-            result = _forfeit(-colour, e)
-            break
+    try:
+        while not game.is_over() and game.move_number < max_moves:
+            colour = game.to_move
+            mover, other = engines[colour], engines[-colour]
+            start = time.perf_counter()
+            answer = _send_in_game(mover, f"genmove {colour_name(colour)}", colour).lower()
+            seconds[mover.name] += time.perf_counter() - start
+            counts[mover.name] += 1
+            if answer == "resign":
+                result = f"{colour_name(-colour)}+R"
+                break
+            try:
+                game.play(vertex_to_idx(answer, size), colour)
+            except (ValueError, IllegalMove):
+                result = f"{colour_name(-colour)}+F"  # forfeit: an illegal or unparseable move
+                break
+            _send_in_game(other, f"play {colour_name(colour)} {idx_to_vertex(game.moves[-1][1], size)}", -colour)
+    except _Forfeited as forfeit:
+        result = forfeit.result
     if result is None:
         scorer = next((e for e in (white, black) if e.knows("final_score")), None)
         result = scorer.send("final_score") if scorer else game.result()
@@ -214,10 +209,22 @@ def play_game(black: GtpProcess, white: GtpProcess, size: int = 19, komi: float 
     return GameResult(winner(result), result, black.name, white.name, game.move_number, seconds, counts, sgf)
 
 
-def _forfeit(colour: int, error: EngineExited) -> str:
-    """The result of a game that ``colour``'s engine left by exiting, logged in one line."""
-    logging.getLogger(__name__).warning("%s: %s loses by forfeit", error, colour_name(colour))
-    return f"{colour_name(-colour)}+F"
+class _Forfeited(Exception):
+    """Ends a game whose engine exited: ``result`` names the other colour the winner."""
+
+    def __init__(self, result: str):
+        super().__init__(result)
+        self.result = result
+
+
+def _send_in_game(engine: GtpProcess, command: str, colour: int) -> str:
+    """``engine``'s answer to ``command``; if the engine of ``colour`` exits instead, it loses
+    the game by forfeit (logged in one line)."""
+    try:
+        return engine.send(command)
+    except EngineExited as error:
+        logging.getLogger(__name__).warning("%s: %s loses by forfeit", error, colour_name(colour))
+        raise _Forfeited(f"{colour_name(-colour)}+F") from None
 
 
 def wilson_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
