@@ -169,10 +169,13 @@ def run(args: argparse.Namespace) -> int:
     train_seconds = int(args.deadline - (time.monotonic() - start) - STARTUP - args.reserve)
     if train_seconds < 60:
         sys.exit(f"only {train_seconds} s left to train: raise --deadline or lower --reserve")
-    # train_flagship.sh's settings, these for the window; the environment may override them (a CPU trial)
+    # train_flagship.sh's settings, these for the window; the environment may override them (a CPU trial).
+    # The value head keeps the shipped model's shape, so it starts from the shipped head's weights.
+    shipped = torch.load(REPO / "gonet" / "weights" / "policy.pt", map_location="cpu", weights_only=True)["config"]
     window = {"GONET": f"{sys.executable} -m gonet", "DATA": f"{folders['kgs']} {folders['tygem']}",
               "VAL_DATA": str(folders["kgsval"]), "EVAL_DATA": str(folders["kgs_val_sgf"]), "EVAL_POSITIONS": "1000000",
-              "INIT_FROM": "gonet/weights/policy.pt", "VALUE_HEAD": "1", "MAX_STEPS": str(SCHEDULE_STEPS)}
+              "INIT_FROM": "gonet/weights/policy.pt", "VALUE_HEAD": "1", "MAX_STEPS": str(SCHEDULE_STEPS),
+              "VALUE_TOWER": str(shipped.get("value_tower", 0))}
     env = {**window, **os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{site}", "PYTHONUNBUFFERED": "1",
            "CHUNK_SECONDS": str(train_seconds)}
     print(f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}, torch {torch.__version__}: "

@@ -14,7 +14,7 @@
 # final accuracy), INIT_FROM (a model file to start a new run from, e.g. the shipped one),
 # GONET (the gonet command, e.g. "python3 -m gonet"), VALUE_HEAD=1 (train the dual-head net),
 # and the training settings FILTERS, LAYERS, BATCH_SIZE, LR, MAX_STEPS, VAL_EVERY, VAL_POSITIONS, VALUE_WEIGHT,
-# WORKERS. scripts/device_window.py runs this script in a window of a lent GPU machine.
+# VALUE_TOWER, WORKERS. scripts/device_window.py runs this script in a window of a lent GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/flagship}
@@ -40,7 +40,7 @@ du -shc "${data[@]}" | awk 'END {print "training data: " $1}'
     --lr "${LR:-0.03}" --warmup-steps "${WARMUP_STEPS:-1000}" --grad-clip "${GRAD_CLIP:-2}" --max-steps "${MAX_STEPS:-400000}" --max-time "$chunk_seconds" \
     --val-every "${VAL_EVERY:-2000}" --val-positions "${VAL_POSITIONS:-20000}" --checkpoint-every "${VAL_EVERY:-2000}" \
     --workers "${WORKERS:-15}" --resume last ${INIT_FROM:+--init-from "$INIT_FROM"} \
-    ${VALUE_HEAD:+--value-head} ${VALUE_WEIGHT:+--value-weight "$VALUE_WEIGHT"}
+    ${VALUE_HEAD:+--value-head} ${VALUE_WEIGHT:+--value-weight "$VALUE_WEIGHT"} ${VALUE_TOWER:+--value-tower "$VALUE_TOWER"}
 
 # 3. the chunk's result on kgs/val
 "${gonet[@]}" eval "${EVAL_DATA:-$shared/kgs/val}" --model "$run/model.pt" --max-positions "${EVAL_POSITIONS:-50000}" \
