@@ -9,9 +9,9 @@ not change, so the work is split in two resumable stages:
     without a usable result, run the trunk once per position and store its last hidden
     layer, fp16 (B, k, N, N), in chunk files. A killed run resumes at the next chunk; the
     sample is shuffled first, so any prefix of chunks is an even sample.
-``train``: fit :class:`gonet.nets.ValueHead` on the cache for several epochs (AdamW, MSE
-    against z = +-1 from the side to move's view; on the features' principal directions,
-    folded back exactly), keep the epoch with the lowest MSE on a game-disjoint hold-out
+``train``: fit :class:`gonet.nets.ValueHead` (``--tower``: 3x3 convs before it pools) on the
+    cache for several epochs (AdamW, MSE against z = +-1 from the side to move's view; on
+    the features' principal directions, folded back exactly), keep the epoch with the lowest MSE on a game-disjoint hold-out
     (1 game in ``HOLDOUT``), and write a model file: the base model's policy weights
     unchanged, plus the head. ``--val-cache`` reports MSE by game phase on other games.
 
@@ -22,7 +22,7 @@ made, with its figures: docs/benchmarks.md.
     python scripts/train_value_head.py cache data/kgs --per-game 1 --out /tmp/vcache
     python scripts/train_value_head.py cache data/kgsval --per-game 5 --positions 6144 --out /tmp/vval
     python scripts/train_value_head.py --threads 1 train /tmp/vcache [/tmp/vcache2 ...] --val-cache /tmp/vval \
-        --out runs/value.pt
+        --tower 2 --cosine --epochs 10 --weight-decay 0.1 --out runs/value.pt   # the shipped head's settings
 """
 
 from __future__ import annotations
