@@ -113,7 +113,8 @@ def _search_settings(args: argparse.Namespace):
 
     if args.no_search or args.visits == 0:
         return None
-    given = {"visits": args.visits, "seconds": args.time, "batch": args.batch, "mix": args.mix}
+    given = {"visits": args.visits, "seconds": args.time, "batch": args.batch, "mix": args.mix,
+             "playouts": args.playouts}
     settings = SearchSettings(**{k: v for k, v in given.items() if v is not None})
     return settings if args.time != 0 else replace(settings, seconds=None)
 
@@ -125,6 +126,8 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
     p.add_argument("--batch", type=COUNT, help="search: leaves per forward pass")
     p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
+    p.add_argument("--playouts", type=bounded(int, 0),
+                   help="search: random playouts per leaf, for the score lead, ownership and --mix (default 1)")
 
 
 def _add_net_options(p: argparse.ArgumentParser, model_help: str = "model file (default: the shipped one)") -> None:

@@ -114,7 +114,12 @@ def dead_stones(game: Game, playouts: int = 200, seed: int = 0) -> np.ndarray:
     return np.flatnonzero((stones != 0) & (own * stones < 0))
 
 
+def majority_score(own: np.ndarray, komi: float) -> float:
+    """Black's area score minus komi when each point goes to the side that owns it in most
+    playouts of the mean ownership ``own`` (dead stones come off, dame count for nobody)."""
+    return float(np.sign(np.round(own, 6)).sum()) - komi
+
+
 def estimated_score(game: Game, playouts: int = 200, seed: int = 0) -> float:
     """Black's expected area score minus komi after the dead stones come off (> 0: Black wins)."""
-    own = ownership(game, playouts, seed)
-    return float(np.sign(np.round(own, 6)).sum()) - game.komi
+    return majority_score(ownership(game, playouts, seed), game.komi)

@@ -21,10 +21,14 @@ Rules, in order:
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
    leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
-   as the score lead and the ownership map, their outcome z can be mixed into the value as
-   AlphaGo did, V = (1 − λ)·v + λ·z. λ (``mix``) is 0 by default: single random playouts
-   are noisy judges at these budgets (on the empty board they send a third of 48 visits to
-   moves the policy gives 4%; docs/benchmarks.md has the match). With a policy-only model
+   as the score lead and the ownership map, and their judgement can be mixed into the value
+   as AlphaGo mixed its rollouts' outcome, V = (1 − λ)·v + λ·z, with
+   z = tanh(majority score / ``MIX_SIGMA``) for the side to move (each point to the side
+   owning it in most playouts; one playout: nearly its outcome ±1). λ (``mix``) is 0 by
+   default: single random playouts are noisy judges at these budgets (on the empty board
+   they send a third of 48 visits to moves the policy gives 4%; docs/benchmarks.md has the
+   match); 64 playouts' majority score beside the head measures better late in the game
+   (``scripts/bench_value_mix.py``), untested in play. With a policy-only model
    the value is then 0 everywhere and the search follows the prior. The playouts' ownership
    maps are summed for the root and for each root child (ownership.py's ``OwnershipStats``).
 4. **Backup** of V along the path, the sign flipping at each level.
@@ -56,7 +60,7 @@ from numba import njit
 from gonet.coords import BLACK
 from gonet.features import sensible_points
 from gonet.game import Game
-from gonet.ownership import OwnershipStats, ownership
+from gonet.ownership import OwnershipStats, majority_score, ownership
 
 # links rows
 MOVE, FIRST, COUNT, VISITS, VLOSS = range(5)  # no parent links: selection records its path
@@ -66,6 +70,7 @@ ROOT = 0
 PRUNE = 1e-3            # children with a prior under this times the best one are not made
 LCB_Z = 1.96            # lcb: winrate minus 1.96 standard errors
 UNLIMITED = 1 << 40     # a visit budget that never ends a search (analysis: time and ``stop`` do)
+MIX_SIGMA = 5.0         # points: a lead this size is judged tanh(1) = 0.76 by the playouts (rule 3)
 
 
 class Evaluator(Protocol):
@@ -101,6 +106,8 @@ class SearchSettings:
             raise ValueError("batch and visits must be at least 1")
         if self.root_temperature <= 0 or self.wide_root_noise < 0:
             raise ValueError("root_temperature must be positive and wide_root_noise not negative")
+        if self.mix > 0 and self.playouts == 0:
+            raise ValueError("mixing playouts into the value (mix > 0) needs at least 1 playout a leaf")
 
 
 def avoid_table(size: int) -> np.ndarray:
@@ -492,13 +499,13 @@ class Search:
         return np.where(self.rng.random(count) < 0.5, noise * np.abs(self.rng.standard_normal(count)), 0.0)
 
     def _judge(self, game: Game, value: float) -> tuple[float, float, np.ndarray | None]:
-        """(V = (1 − λ)·v + λ·z for the side to move, the playouts' area score from Black's view,
-        their ownership map (None without playouts))."""
+        """(V = (1 − λ)·v + λ·z for the side to move (rule 3), the playouts' area score from
+        Black's view, their ownership map (None without playouts))."""
         if self.settings.playouts == 0:
             return value, 0.0, None
         own = ownership(game, self.settings.playouts, int(self.rng.integers(1 << 30)))
         score = float(own.sum()) - game.komi
-        z = float(np.sign(score * game.to_move))
+        z = math.tanh(majority_score(own, game.komi) * game.to_move / MIX_SIGMA)
         return (1.0 - self.settings.mix) * value + self.settings.mix * z, score, own
 
     # ------------------------------------------------------------ reading the tree

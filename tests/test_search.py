@@ -10,7 +10,8 @@ import pytest
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
 from gonet.game import Game
-from gonet.search import COUNT, FIRST, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings, avoid_table, ban
+from gonet.search import (COUNT, FIRST, MIX_SIGMA, MOVE, PRIOR, VALUE, VISITS, VLOSS, Search, SearchSettings,
+                          avoid_table, ban)
 
 
 def board(art: str, to_move: int = BLACK) -> Game:
@@ -311,3 +312,31 @@ def test_settings_need_a_budget():
         SearchSettings(visits=None, seconds=None)
     with pytest.raises(ValueError):
         SearchSettings(root_temperature=0.0)
+    with pytest.raises(ValueError, match="playout"):
+        SearchSettings(mix=0.5, playouts=0)
+
+
+SETTLED = """
+X X X X X O O O O
+X . X X X O O . O
+X X X X X O O O O
+X . X X X O O . O
+X X X X X O O O O
+X . X X X O O . O
+X X X X X O O O O
+X . X X X O O . O
+X X X X X O O O O
+"""  # every point decided: Black's area 45, White's 36; no playout changes anything
+
+
+@pytest.mark.parametrize("komi", [8.5, 5.5, 12.5])
+def test_mixed_playouts_judge_by_the_margin_not_only_the_sign(komi):
+    """With λ = 1 a leaf's value is the playouts' judgement alone: tanh(margin / MIX_SIGMA)
+    for the side to move, so a half-point lead counts for little and a 3.5-point one for more
+    (a sign would call both certain wins)."""
+    game = board(SETTLED)
+    game.komi = komi
+    search = searched(Tactics(), game, 1, mix=1.0, playouts=4)
+    margin = 45 - 36 - komi
+    assert search.winrate() == pytest.approx((1 + math.tanh(margin / MIX_SIGMA)) / 2, abs=1e-6)
+    assert search.score_lead() == pytest.approx(margin)
