@@ -58,7 +58,8 @@ def report(name: str, judged: np.ndarray, data: dict[str, np.ndarray]) -> None:
     for label, (lo, hi) in parts.items():
         k = (move >= lo) & (move < (hi if hi is not None else np.inf))
         if k.any():
-            cells.append(f"{label} {((judged[k] - z[k]) ** 2).mean():.3f}/{100 * ((judged[k] > 0) == (z[k] > 0)).mean():.1f}%")
+            mse, named = ((judged[k] - z[k]) ** 2).mean(), 100 * ((judged[k] > 0) == (z[k] > 0)).mean()
+            cells.append(f"{label} {mse:.3f}/{named:.1f}%")
     print(f"{name:34s} " + "  ".join(cells))
 
 

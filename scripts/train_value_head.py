@@ -11,9 +11,10 @@ not change, so the work is split in two resumable stages:
     sample is shuffled first, so any prefix of chunks is an even sample.
 ``train``: fit :class:`gonet.nets.ValueHead` (``--tower``: 3x3 convs before it pools) on the
     cache for several epochs (AdamW, MSE against z = +-1 from the side to move's view; on
-    the features' principal directions, folded back exactly), keep the epoch with the lowest MSE on a game-disjoint hold-out
-    (1 game in ``HOLDOUT``), and write a model file: the base model's policy weights
-    unchanged, plus the head. ``--val-cache`` reports MSE by game phase on other games.
+    the features' principal directions, folded back exactly), keep the epoch with the
+    lowest MSE on a game-disjoint hold-out (1 game in ``HOLDOUT``), and write a model file:
+    the base model's policy weights unchanged, plus the head. ``--val-cache`` reports MSE by
+    game phase on other games.
 
 The trunk is frozen, so the policy is bit-identical and no value-loss weight is needed: the
 weight only balances the two losses' gradients in a shared trunk. How the shipped head was
