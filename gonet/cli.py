@@ -125,9 +125,10 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
                    help="search: seconds per move at most (default about 1 s; 0: no limit)")
     p.add_argument("--no-search", action="store_true", help="play the raw policy, no search")
     p.add_argument("--batch", type=COUNT, help="search: leaves per forward pass")
-    p.add_argument("--mix", type=bounded(float, 0, 1), help="search: playout weight λ in leaf values (default 0)")
+    p.add_argument("--mix", type=bounded(float, 0, 1),
+                   help="search: weight λ of 64 playouts' score in leaf values from move 0.4·N² on (default 0)")
     p.add_argument("--playouts", type=bounded(int, 0),
-                   help="search: random playouts per leaf, for the score lead, ownership and --mix (default 1)")
+                   help="search: random playouts per leaf for the score lead and ownership (default 1)")
 
 
 def _add_net_options(p: argparse.ArgumentParser, model_help: str = "model file (default: the shipped one)") -> None:

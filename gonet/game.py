@@ -11,6 +11,7 @@ and results through its methods and the conventions below, never the engine's st
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -49,6 +50,19 @@ def winner(result: str | None) -> int:
     """BLACK for ``B+…``, WHITE for ``W+…``, 0 otherwise (draw, void, unknown)."""
     text = (result or "").strip().upper()
     return BLACK if text.startswith("B+") else WHITE if text.startswith("W+") else 0
+
+
+def margin(result: str | None) -> float | None:
+    """Black's margin in points from an SGF RE (``B+3.5``: 3.5, ``W+0.5``: -0.5, ``0``: 0);
+    None where RE gives no count (resignation, time, forfeit, unknown)."""
+    text = (result or "").strip().upper()
+    if text in ("0", "DRAW"):
+        return 0.0
+    try:
+        points = float(text[2:])
+    except ValueError:
+        return None
+    return points * winner(text) if winner(text) and math.isfinite(points) else None
 
 
 HANDICAP_PATTERNS = ["00 22", "00 22 20", "00 22 20 02", "00 22 20 02 11", "00 22 20 02 10 12",

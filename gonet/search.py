@@ -21,16 +21,16 @@ Rules, in order:
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
    leaf also gets ``playouts`` random playouts (ownership.py): their area score backs up
-   as the score lead and the ownership map, and their judgement can be mixed into the value
-   as AlphaGo mixed its rollouts' outcome, V = (1 − λ)·v + λ·z, with
+   as the score lead and the ownership map. Late in the game their judgement is mixed into
+   the value as AlphaGo mixed its rollouts' outcome, V = (1 − λ)·v + λ·z, with
    z = tanh(majority score / ``MIX_SIGMA``) for the side to move (each point to the side
-   owning it in most playouts; one playout: nearly its outcome ±1). λ (``mix``) is 0 by
-   default: single random playouts are noisy judges at these budgets (on the empty board
-   they send a third of 48 visits to moves the policy gives 4%; docs/benchmarks.md has the
-   match); 64 playouts' majority score beside the head measures better late in the game
-   (``scripts/bench_value_mix.py``), untested in play. With a policy-only model
-   the value is then 0 everywhere and the search follows the prior. The playouts' ownership
-   maps are summed for the root and for each root child (ownership.py's ``OwnershipStats``).
+   owning it in most of ``mix_playouts`` playouts at the leaf), once ``mix_from`` of the
+   board's points have been played at the root (move 145 on 19x19): on kgs/val positions
+   the playouts' count corrects the head from move 150 on and not before
+   (``scripts/bench_value_mix.py``). λ (``mix``) is 0 by default; docs/benchmarks.md has
+   the matches. With a policy-only model the value is 0 everywhere and the search follows
+   the prior. The playouts' ownership maps are summed for the root and for each root child
+   (ownership.py's ``OwnershipStats``).
 4. **Backup** of V along the path, the sign flipping at each level.
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
    ends first, or a ``stop`` callback (called between batches, so it can also report the tree
@@ -91,8 +91,10 @@ class SearchSettings:
     c_puct: float = 1.25            # exploration weight of the prior
     fpu_reduction: float = 0.25     # unvisited children: parent's Q minus this · √(visited prior)
     batch: int = 4                  # leaves per forward pass (virtual loss); 8 is faster but misreads ladders
-    mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z
-    playouts: int = 1               # random playouts per leaf (score lead, ownership, λ)
+    mix: float = 0.0                # λ: playout weight in the leaf value, V = (1 − λ)·v + λ·z (rule 3)
+    mix_from: float = 0.4           # λ applies once this share of the board's points is played at the root
+    mix_playouts: int = 64          # playouts a leaf where λ applies (their majority score is z)
+    playouts: int = 1               # random playouts per leaf elsewhere (score lead, ownership)
     max_nodes: int = 2_000_000      # the tree stops growing here (120 MB; a long analysis)
     # a wider root for analysis (KataGo's rootPolicyTemperature, wideRootNoise, rootFpuReductionMax; rule 2)
     root_temperature: float = 1.0   # > 1 flattens the root's priors
@@ -106,8 +108,8 @@ class SearchSettings:
             raise ValueError("batch and visits must be at least 1")
         if self.root_temperature <= 0 or self.wide_root_noise < 0:
             raise ValueError("root_temperature must be positive and wide_root_noise not negative")
-        if self.mix > 0 and self.playouts == 0:
-            raise ValueError("mixing playouts into the value (mix > 0) needs at least 1 playout a leaf")
+        if self.mix > 0 and self.mix_playouts < 1:
+            raise ValueError("mixing playouts into the value (mix > 0) needs mix_playouts of at least 1")
 
 
 def avoid_table(size: int) -> np.ndarray:
@@ -315,6 +317,7 @@ class Search:
         self.run_seconds = 0.0
         self.game: Game | None = None
         self.avoid: np.ndarray | None = None  # the last run's bans (avoid_table), for reading the tree
+        self.mixing = False  # does the last run mix the playouts' judgement into the value (rule 3)
         self._reset(None)
 
     # ------------------------------------------------------------ the tree
@@ -398,6 +401,8 @@ class Search:
             self._reset(None)
         self.avoid = avoid
         self._move_root(game)
+        s = self.settings
+        self.mixing = s.mix > 0 and self.game.move_number >= s.mix_from * self.game.size ** 2
         table = avoid_table(self.game.size) if avoid is None else avoid
         bans = np.stack([avoid_row(table, self.game.to_move), avoid_row(table, -self.game.to_move)])
         visits = visits if visits is not None else self.settings.visits
@@ -499,14 +504,18 @@ class Search:
         return np.where(self.rng.random(count) < 0.5, noise * np.abs(self.rng.standard_normal(count)), 0.0)
 
     def _judge(self, game: Game, value: float) -> tuple[float, float, np.ndarray | None]:
-        """(V = (1 − λ)·v + λ·z for the side to move (rule 3), the playouts' area score from
-        Black's view, their ownership map (None without playouts))."""
-        if self.settings.playouts == 0:
+        """(V for the side to move: the value, or where this run mixes (rule 3) (1 − λ)·v + λ·z;
+        the playouts' area score from Black's view; their ownership map (None without playouts))."""
+        s = self.settings
+        playouts = max(s.playouts, s.mix_playouts) if self.mixing else s.playouts
+        if playouts == 0:
             return value, 0.0, None
-        own = ownership(game, self.settings.playouts, int(self.rng.integers(1 << 30)))
+        own = ownership(game, playouts, int(self.rng.integers(1 << 30)))
         score = float(own.sum()) - game.komi
+        if not self.mixing:
+            return value, score, own
         z = math.tanh(majority_score(own, game.komi) * game.to_move / MIX_SIGMA)
-        return (1.0 - self.settings.mix) * value + self.settings.mix * z, score, own
+        return (1.0 - s.mix) * value + s.mix * z, score, own
 
     # ------------------------------------------------------------ reading the tree
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gonet.coords import BLACK, WHITE, idx_to_vertex, vertex_to_idx
-from gonet.game import Game, IllegalMove, check_record, fixed_handicap_points, max_fixed_handicap
+from gonet.game import Game, IllegalMove, check_record, fixed_handicap_points, margin, max_fixed_handicap
 from gonet.sgf import GameRecord
 
 
@@ -239,3 +239,11 @@ def test_score_after_dead_stones_come_off_and_groups():
     assert g.board.colour_at(d4) != 0  # the game itself is untouched
     assert sorted(g.group(vertex_to_idx("B2", 5))) == sorted(vertex_to_idx(v, 5) for v in ("B2", "C2"))
     assert g.group(vertex_to_idx("A1", 5)) == []
+
+
+@pytest.mark.parametrize("result, expected", [
+    ("B+3.5", 3.5), ("W+0.5", -0.5), ("w+12", -12.0), ("0", 0.0), ("Draw", 0.0),
+    ("W+R", None), ("B+T", None), ("B+F", None), ("B+", None), ("B+nan", None), ("", None), (None, None),
+])
+def test_margin_from_the_records_result(result, expected):
+    assert margin(result) == expected

@@ -312,8 +312,8 @@ def test_settings_need_a_budget():
         SearchSettings(visits=None, seconds=None)
     with pytest.raises(ValueError):
         SearchSettings(root_temperature=0.0)
-    with pytest.raises(ValueError, match="playout"):
-        SearchSettings(mix=0.5, playouts=0)
+    with pytest.raises(ValueError, match="playouts"):
+        SearchSettings(mix=0.5, mix_playouts=0)
 
 
 SETTLED = """
@@ -336,7 +336,20 @@ def test_mixed_playouts_judge_by_the_margin_not_only_the_sign(komi):
     (a sign would call both certain wins)."""
     game = board(SETTLED)
     game.komi = komi
-    search = searched(Tactics(), game, 1, mix=1.0, playouts=4)
+    search = searched(Tactics(), game, 1, mix=1.0, mix_from=0.0, mix_playouts=4)
     margin = 45 - 36 - komi
     assert search.winrate() == pytest.approx((1 + math.tanh(margin / MIX_SIGMA)) / 2, abs=1e-6)
     assert search.score_lead() == pytest.approx(margin)
+
+
+def test_playouts_mix_in_only_from_the_late_game():
+    """λ applies once ``mix_from`` of the board's points are played at the root: after one
+    move (a pass) on 9x9, from 0.01 (0.81 moves) on and not from 0.02 (1.62). Before, the
+    value alone judges, whatever λ, and a leaf gets only ``playouts``."""
+    game = board(SETTLED)
+    game.play(game.pass_idx)
+    value_only = searched(Tactics(), game, 1, playouts=0)
+    early = searched(Tactics(), game, 1, mix=1.0, mix_from=0.02, mix_playouts=4, playouts=0)
+    assert not early.mixing and early.winrate() == value_only.winrate() and early.ownership_stats().count == 0
+    late = searched(Tactics(), game, 1, mix=1.0, mix_from=0.01, mix_playouts=4, playouts=0)
+    assert late.mixing and late.winrate() != value_only.winrate() and late.ownership_stats().count == 1
