@@ -3,7 +3,8 @@
 GTP scoring (``final_score``, ``final_status_list``), the pass decision and the resign
 rule need to know which stones are dead, and the search's leaves a score. gonet asks
 playouts: both sides play random legal moves until two passes, except that each captures
-a chain the last move left in atari and saves its own (extending to two liberties), and
+the last move's chain when it is in atari, or saves its own chain the move put in atari
+(extending to two liberties), and
 neither fills its own eye nor leaves a chain of 4 stones or more in atari (so a seki stays
 a seki; smaller chains may, to kill a big eye from inside). A point's ownership is its
 average Tromp-Taylor owner (+1 Black, -1 White); stones owned by the other side in most
@@ -79,15 +80,13 @@ def _big_self_atari(s, nbr, p, c, acc):
 
 @njit(cache=True)
 def _urgent_reply(s, nbr, last, c, acc, one):
-    """The reply to the move at ``last`` that no player misses, or -1: capture a chain of the
-    mover's in atari there (the moved stone's own first), else save one of ``c``'s chains it
-    put in atari by extending when that gives two liberties."""
-    for k in range(5):
-        q = last if k == 0 else nbr[last, k - 1]
-        if q >= 0 and s[STONE, q] == -c and lib_count(s, s[HEAD, q], 2) == 1:
-            liberties_into(s, s[HEAD, q], one)
-            if legality(s, nbr, one[0], c) == LEGAL:
-                return one[0]
+    """The reply to the move at ``last`` that no player misses, or -1: capture the moved
+    stone's chain if it is in atari, else save a chain of ``c``'s the move put in atari by
+    extending when that gives two liberties."""
+    if s[STONE, last] == -c and lib_count(s, s[HEAD, last], 2) == 1:
+        liberties_into(s, s[HEAD, last], one)
+        if legality(s, nbr, one[0], c) == LEGAL:
+            return one[0]
     for k in range(4):
         q = nbr[last, k]
         if q >= 0 and s[STONE, q] == c and lib_count(s, s[HEAD, q], 2) == 1:
