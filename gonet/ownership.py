@@ -4,13 +4,12 @@ GTP scoring (``final_score``, ``final_status_list``), the pass decision and the 
 rule need to know which stones are dead, and the search's leaves a score. gonet asks
 playouts: both sides play random legal moves until two passes, except that each captures
 the last move's chain when it is in atari, or saves its own chain the move put in atari
-(extending to two liberties), and
-neither fills its own eye nor leaves a chain of 4 stones or more in atari (so a seki stays
-a seki; smaller chains may, to kill a big eye from inside). A point's ownership is its
-average Tromp-Taylor owner (+1 Black, -1 White); stones owned by the other side in most
-playouts are dead. Against the final margins of kgs/val games the score of 64 such
-playouts is off by 15.6 points on average, 19.0 with uniformly random moves
-(docs/benchmarks.md, "Playouts that answer ataris").
+(extending to two liberties), and neither fills its own eye nor leaves a chain of 4 stones
+or more in atari (so a seki stays a seki; smaller chains may, to kill a big eye from
+inside). A point's ownership is its average Tromp-Taylor owner (+1 Black, -1 White);
+stones owned by the other side in most playouts are dead. Against the final margins of
+kgs/val games after move 100, the mean score of 64 such playouts is off by 16.3 points on
+average, 20.0 with uniformly random moves (docs/benchmarks.md, "Playouts that answer ataris").
 
 The playouts are Numba kernels on the engine's state array, so this module sits on the
 engine's floor beside :mod:`gonet.features`; its callers pass a :class:`Game`.
