@@ -1,10 +1,13 @@
 """How well the playouts' score tracks the final margin, how stable it is, and what it costs.
 
 For one random position after move 100 of each game whose result gives a count (``B+3.5``),
-the mean area score of ``--playouts`` single playouts (what the search reports as the score
-lead) and their majority score (:func:`gonet.ownership.majority_score`) against the game's
-final margin: mean absolute error, correlation, the share of winners named, and the spread
-between two seeds. Then the milliseconds of ``--playouts`` playouts at moves 0, 100 and 200.
+three estimates from ``--playouts`` single playouts, against the game's final margin: their
+mean area score (the search's score lead before), their majority score
+(:func:`gonet.ownership.majority_score`), and the mean of the majority scores of groups of
+``--leaf-playouts`` (the search's score lead now: each leaf counts its playouts, the root
+averages the leaves; here the leaves are one position). Mean absolute error, correlation,
+the share of winners named, and the spread between two seeds. Then the milliseconds of
+``--playouts`` playouts at moves 0, 100 and 200.
 Results: docs/benchmarks.md ("Playouts that answer ataris").
 
     python scripts/bench_playouts.py ../shared/data/kgs/val --positions 300
@@ -26,7 +29,11 @@ from gonet.sgf import read_records
 FIRST_MOVE = 100  # earlier the margin is mostly what is still to be played
 
 
-def scored_positions(source: str, positions: int, playouts: int, seed: int) -> dict[str, np.ndarray]:
+ESTIMATES = ("mean", "majority", "leaves")
+
+
+def scored_positions(source: str, positions: int, playouts: int, leaf_playouts: int,
+                     seed: int) -> dict[str, np.ndarray]:
     """Per position: move, game length, final margin, and each estimate under two seeds."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -40,23 +47,27 @@ def scored_positions(source: str, positions: int, playouts: int, seed: int) -> d
         row = [move, len(record.moves), final]
         for run in (1, 2):
             singles = np.array([ownership(game, 1, run * 100_000 + move * 100 + i) for i in range(playouts)])
-            row += [float(singles.sum(axis=1).mean()) - game.komi, majority_score(singles.mean(axis=0), game.komi)]
+            leaves = singles.reshape(-1, leaf_playouts, singles.shape[1]).mean(axis=1)
+            row += [float(singles.sum(axis=1).mean()) - game.komi, majority_score(singles.mean(axis=0), game.komi),
+                    float(np.mean([majority_score(leaf, game.komi) for leaf in leaves]))]
         rows.append(row)
         bar.update()
         if len(rows) == positions:
             break
     bar.close()
     table = np.array(rows)
-    return dict(zip(("move", "length", "margin", "mean", "majority", "mean2", "majority2"), table.T))
+    names = ("move", "length", "margin", *ESTIMATES, *(name + "2" for name in ESTIMATES))
+    return dict(zip(names, table.T))
 
 
-def report(data: dict[str, np.ndarray], playouts: int) -> None:
+def report(data: dict[str, np.ndarray], playouts: int, leaf_playouts: int) -> None:
     final, late = data["margin"], data["move"] >= data["length"] - 30
     print(f"{len(final)} positions (moves {FIRST_MOVE}+, {late.sum()} in a game's last 30 moves); "
           f"mean |final margin| {np.abs(final).mean():.1f}")
-    for name in ("mean", "majority"):
+    for name in ESTIMATES:
         est, again = data[name], data[name + "2"]
-        print(f"{name:8s} of {playouts}: MAE {np.abs(est - final).mean():.1f} (last 30 moves "
+        label = f"{name} of {playouts}" if name != "leaves" else f"leaves of {leaf_playouts}"
+        print(f"{label:16s}: MAE {np.abs(est - final).mean():.1f} (last 30 moves "
               f"{np.abs(est[late] - final[late]).mean():.1f}), corr {np.corrcoef(est, final)[0, 1]:.3f}, "
               f"winner {100 * (np.sign(est) == np.sign(final)).mean():.1f}%, "
               f"seed-to-seed sd {np.std(est - again) / np.sqrt(2):.1f}")
@@ -79,9 +90,13 @@ def main() -> None:
     parser.add_argument("source", help="SGF records with results (e.g. ../shared/data/kgs/val)")
     parser.add_argument("--positions", type=int, default=300)
     parser.add_argument("--playouts", type=int, default=64)
+    parser.add_argument("--leaf-playouts", type=int, default=16, help="playouts a leaf (gonet analysis: 16)")
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
-    report(scored_positions(args.source, args.positions, args.playouts, args.seed), args.playouts)
+    if args.playouts % args.leaf_playouts:
+        parser.error("--playouts must be a multiple of --leaf-playouts")
+    data = scored_positions(args.source, args.positions, args.playouts, args.leaf_playouts, args.seed)
+    report(data, args.playouts, args.leaf_playouts)
     timing(args.source, args.playouts)
 
 
