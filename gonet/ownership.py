@@ -96,15 +96,37 @@ def _urgent_reply(s, nbr, last, c, acc, one):
 
 
 @njit(cache=True)
+def _collect_empties(s, empties, where):
+    """The empty points into ``empties`` (``where[p]``: p's index there); returns how many."""
+    n = 0
+    for q in range(s.shape[1]):
+        if s[STONE, q] == 0:
+            empties[n] = q
+            where[q] = n
+            n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _swap(empties, where, i, j):
+    a, b = empties[i], empties[j]
+    empties[i], empties[j] = b, a
+    where[b], where[a] = i, j
+
+
+@njit(cache=True)
 def _playout(s, nbr, diag, to_move, last, owner):
     """Play to the end, owners into ``owner``: each side answers the last move's ataris
     (:func:`_urgent_reply`), else plays a random legal move that neither fills its own eye
     nor leaves a big chain in atari, else passes; two passes (or a move cap) end it. ``last``:
-    the point of the move before, -1 for none or a pass."""
+    the point of the move before, -1 for none or a pass. The empty points are kept in a list
+    (the first ``m`` of ``empties``), collected again only after a capture."""
     nn = s.shape[1]
     log = np.zeros((1, 3), dtype=np.int64)
     off = np.full(1, -1, dtype=np.int64)
     empties = np.empty(nn, dtype=np.int64)
+    where = np.empty(nn, dtype=np.int64)
+    m = _collect_empties(s, empties, where)
     acc = np.zeros(s.shape[0] - LIB0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
     colour = to_move
@@ -112,23 +134,22 @@ def _playout(s, nbr, diag, to_move, last, owner):
     moves = 0
     while passes < 2 and moves < 3 * nn:
         p = _urgent_reply(s, nbr, last, colour, acc, one) if last >= 0 else -1
-        if p < 0:
-            n = 0
-            for q in range(nn):
-                if s[STONE, q] == 0:
-                    empties[n] = q
-                    n += 1
-            while n > 0:
-                i = np.random.randint(n)
-                q = empties[i]
-                empties[i] = empties[n - 1]
-                n -= 1
-                if (legality(s, nbr, q, colour) == LEGAL and not is_own_eye(s, nbr, diag, q, colour)
-                        and not _big_self_atari(s, nbr, q, colour, acc)):
-                    p = q
-                    break
+        n = m if p < 0 else 0
+        while n > 0:  # draw without replacement: a refused point moves past the window's end
+            i = np.random.randint(n)
+            q = empties[i]
+            n -= 1
+            _swap(empties, where, i, n)
+            if (legality(s, nbr, q, colour) == LEGAL and not is_own_eye(s, nbr, diag, q, colour)
+                    and not _big_self_atari(s, nbr, q, colour, acc)):
+                p = q
+                break
         if p >= 0:
-            play(s, nbr, p, colour, log, off)
+            if play(s, nbr, p, colour, log, off) > 0:
+                m = _collect_empties(s, empties, where)
+            else:
+                m -= 1
+                _swap(empties, where, where[p], m)
             passes = 0
         else:
             play(s, nbr, nn, colour, log, off)
