@@ -8,8 +8,8 @@ the last move's chain when it is in atari, or saves its own chain the move put i
 or more in atari (so a seki stays a seki; smaller chains may, to kill a big eye from
 inside). A point's ownership is its average Tromp-Taylor owner (+1 Black, -1 White);
 stones owned by the other side in most playouts are dead. Against the final margins of
-kgs/val games after move 100, the mean score of 64 such playouts is off by 16.3 points on
-average, 20.0 with uniformly random moves (docs/benchmarks.md, "Playouts that answer ataris").
+kgs/val games after move 100, the mean score of 64 such playouts is off by about 15 points
+on average, 20 with uniformly random moves (docs/benchmarks.md, "Playouts that answer ataris").
 
 The playouts are Numba kernels on the engine's state array, so this module sits on the
 engine's floor beside :mod:`gonet.features`; its callers pass a :class:`Game`.
