@@ -20,18 +20,19 @@ Rules, in order:
    bonus of ``wide_root_noise``·|N(0, 1)|; ``root_fpu_reduction`` replaces ``fpu_reduction``.
 3. **Evaluation.** Up to ``batch`` leaves go through the net in one forward pass; a
    pending visit counts as a loss (virtual loss) so that they spread over the tree. Each
-   leaf also gets ``playouts`` random playouts (ownership.py): their majority score (each
-   point to the side owning it in most of them, komi off) backs up as the score lead, their
-   ownership as the ownership map; averaged over leaves, that tracks the final margin better
-   than the playouts' mean score (docs/benchmarks.md). Late in the game their judgement is
-   mixed into the value as AlphaGo mixed its rollouts' outcome, V = (1 − λ)·v + λ·z, with
-   z = tanh(majority score / ``MIX_SIGMA``) for the side to move (``mix_playouts``
-   playouts at the leaf), once ``mix_from`` of the board's points have been played at the
-   root (move 145 on 19x19): on kgs/val positions the playouts' count corrects the head
-   from move 150 on and not before (``scripts/bench_value_mix.py``). λ (``mix``) is 0 by
-   default; docs/benchmarks.md has the matches. With a policy-only model the value is 0
-   everywhere and the search follows the prior. The playouts' ownership maps are summed for
-   the root and for each root child (ownership.py's ``OwnershipStats``).
+   leaf also gets ``playouts`` random playouts (ownership.py): their mean area score backs
+   up as the score lead, their ownership as the ownership map. (Their majority score, each
+   point to the side owning it in most, tracks final margins better late in the game but
+   swings far more early: on the empty board 58 points sd a 16-playout leaf against 18;
+   docs/benchmarks.md.) Late in the game their judgement is mixed into the value as AlphaGo
+   mixed its rollouts' outcome, V = (1 − λ)·v + λ·z, with z = tanh(majority score /
+   ``MIX_SIGMA``) for the side to move (``mix_playouts`` playouts at the leaf), once
+   ``mix_from`` of the board's points have been played at the root (move 145 on 19x19): on
+   kgs/val positions the playouts' count corrects the head from move 150 on and not before
+   (``scripts/bench_value_mix.py``). λ (``mix``) is 0 by default; docs/benchmarks.md has the
+   matches. With a policy-only model the value is 0 everywhere and the search follows the
+   prior. The playouts' ownership maps are summed for the root and for each root child
+   (ownership.py's ``OwnershipStats``).
 4. **Backup** of V along the path, the sign flipping at each level.
 5. **Budget**: ``visits`` (at the root, reused ones included) and/or ``seconds``, whichever
    ends first, or a ``stop`` callback (called between batches, so it can also report the tree
@@ -174,7 +175,7 @@ class NodeInfo:
     visits: int
     winrate: float
     lcb: float
-    score_lead: float   # the mean of the leaves' playouts' majority scores
+    score_lead: float   # the playouts' mean area score minus komi
     score_stdev: float
 
     @property
@@ -506,16 +507,16 @@ class Search:
 
     def _judge(self, game: Game, value: float) -> tuple[float, float, np.ndarray | None]:
         """(V for the side to move: the value, or where this run mixes (rule 3) (1 − λ)·v + λ·z;
-        the playouts' majority score from Black's view; their ownership map (None without playouts))."""
+        the playouts' mean area score from Black's view; their ownership map (None without playouts))."""
         s = self.settings
         playouts = max(s.playouts, s.mix_playouts) if self.mixing else s.playouts
         if playouts == 0:
             return value, 0.0, None
         own = ownership(game, playouts, int(self.rng.integers(1 << 30)))
-        score = majority_score(own, game.komi)
         if self.mixing:
-            value = (1.0 - s.mix) * value + s.mix * math.tanh(score * game.to_move / MIX_SIGMA)
-        return value, score, own
+            z = math.tanh(majority_score(own, game.komi) * game.to_move / MIX_SIGMA)
+            value = (1.0 - s.mix) * value + s.mix * z
+        return value, float(own.sum()) - game.komi, own
 
     # ------------------------------------------------------------ reading the tree
 
@@ -558,7 +559,7 @@ class Search:
         return self.root_info().winrate
 
     def score_lead(self) -> float:
-        """The leaves' playouts' mean majority score at the root, from its side to move's view."""
+        """The playouts' mean area score at the root, from its side to move's view."""
         return self.root_info().score_lead
 
     def ownership(self) -> np.ndarray:

@@ -6,7 +6,8 @@ mean area score (the search's score lead before), their majority score
 (:func:`gonet.ownership.majority_score`), and the mean of the majority scores of groups of
 ``--leaf-playouts`` (the search's score lead now: each leaf counts its playouts, the root
 averages the leaves; here the leaves are one position). Mean absolute error, correlation,
-the share of winners named, and the spread between two seeds. Then the milliseconds of
+the share of winners named, and the spread between two seeds. Then the spread of one leaf's
+two scores on the empty board (200 leaves of ``--leaf-playouts``), and the milliseconds of
 ``--playouts`` playouts at moves 0, 100 and 200.
 Results: docs/benchmarks.md ("Playouts that answer ataris").
 
@@ -73,6 +74,16 @@ def report(data: dict[str, np.ndarray], playouts: int, leaf_playouts: int) -> No
               f"seed-to-seed sd {np.std(est - again) / np.sqrt(2):.1f}")
 
 
+def opening_spread(leaf_playouts: int, leaves: int = 200) -> None:
+    """How far one leaf's mean and majority scores swing where nothing is settled yet."""
+    game = Game(19, 7.5)
+    owns = [ownership(game, leaf_playouts, seed) for seed in range(leaves)]
+    mean = np.array([own.sum() - game.komi for own in owns])
+    majority = np.array([majority_score(own, game.komi) for own in owns])
+    print(f"empty 19x19, {leaves} leaves of {leaf_playouts}: mean score sd {mean.std():.1f}, "
+          f"majority score sd {majority.std():.1f}")
+
+
 def timing(source: str, playouts: int, games: int = 20) -> None:
     records = [r for r in itertools.islice(read_records(source), 4 * games) if len(r.moves) > 200 and not r.setup]
     ownership(Game(9), 2, 0)  # compile
@@ -97,6 +108,7 @@ def main() -> None:
         parser.error("--playouts must be a multiple of --leaf-playouts")
     data = scored_positions(args.source, args.positions, args.playouts, args.leaf_playouts, args.seed)
     report(data, args.playouts, args.leaf_playouts)
+    opening_spread(args.leaf_playouts)
     timing(args.source, args.playouts)
 
 
