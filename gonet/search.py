@@ -403,8 +403,8 @@ class Search:
             self._reset(None)
         self.avoid = avoid
         self._move_root(game)
-        s = self.settings
-        self.mixing = s.mix > 0 and self.game.move_number >= s.mix_from * self.game.size ** 2
+        self.mixing = (self.settings.mix > 0
+                       and self.game.move_number >= self.settings.mix_from * self.game.size ** 2)
         table = avoid_table(self.game.size) if avoid is None else avoid
         bans = np.stack([avoid_row(table, self.game.to_move), avoid_row(table, -self.game.to_move)])
         visits = visits if visits is not None else self.settings.visits
