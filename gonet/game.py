@@ -285,6 +285,16 @@ class Game:
                           list(self.setup), list(self.moves), name, first)
 
     @classmethod
+    def from_ascii(cls, art: str, to_move: int = BLACK, komi: float = DEFAULT_KOMI, superko: bool = False) -> Game:
+        """A game whose setup stones are :meth:`Board.from_ascii`'s art, ``to_move`` to play
+        (test positions, built in a line)."""
+        stones = Board.from_ascii(art).stones.reshape(-1)
+        game = cls(int(round(len(stones) ** 0.5)), komi, superko)
+        game.place_setup([(int(colour), int(idx)) for idx, colour in enumerate(stones) if colour])
+        game.to_move = to_move
+        return game
+
+    @classmethod
     def from_record(cls, record: GameRecord, moves: int | None = None, superko: bool = False) -> Game:
         """The game after the record's setup and its first ``moves`` moves (all by default)."""
         game = cls(record.size, record.komi, superko)

@@ -4,8 +4,8 @@ For one random position after move 100 of each game whose result gives a count (
 three estimates from ``--playouts`` single playouts, against the game's final margin: their
 mean area score (the search's score lead before), their majority score
 (:func:`gonet.ownership.majority_score`), and the mean of the majority scores of groups of
-``--leaf-playouts`` (the search's score lead now: each leaf counts its playouts, the root
-averages the leaves; here the leaves are one position). Mean absolute error, correlation,
+``--leaf-playouts`` (a score lead formed by counting at each leaf and averaging the leaves,
+here all one position; tried and dropped for its swings early in a game). Mean absolute error, correlation,
 the share of winners named, and the spread between two seeds. Then the spread of one leaf's
 two scores on the empty board (200 leaves of ``--leaf-playouts``), and the milliseconds of
 ``--playouts`` playouts at moves 0, 100 and 200.
@@ -28,8 +28,6 @@ from gonet.ownership import majority_score, ownership
 from gonet.sgf import read_records
 
 FIRST_MOVE = 100  # earlier the margin is mostly what is still to be played
-
-
 ESTIMATES = ("mean", "majority", "leaves")
 
 

@@ -1,10 +1,10 @@
 """The playouts behind dead stones, score estimates and the search's score lead: they keep a
-seki, answer ataris, and still score a settled board exactly."""
+seki and answer ataris."""
 
 import numpy as np
 import pytest
 
-from gonet.board import LIB0, Board
+from gonet.board import LIB0
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
 from gonet.ownership import _urgent_reply, dead_stones, estimated_score, ownership
@@ -22,20 +22,12 @@ SEKI = """
 """
 
 
-def game_from(art: str, to_move: int, komi: float = 7.5) -> Game:
-    board = Board.from_ascii(art)
-    game = Game(board.size, komi)
-    game.place_setup([(int(c), int(i)) for i, c in enumerate(board.stones.reshape(-1)) if c])
-    game.to_move = to_move
-    return game
-
-
 @pytest.mark.parametrize("to_move", [BLACK, WHITE])
 def test_seki_stays_seki(to_move):
     """Neither side fills the shared liberty (it would leave a big chain in atari): no stone
     is dead, the seki chains stay their owners', D7 is nobody's. Uniformly random playouts
     filled it at once and killed the chain of whoever moved first."""
-    game = game_from(SEKI, to_move)
+    game = Game.from_ascii(SEKI, to_move)
     assert len(dead_stones(game, 64)) == 0
     own = ownership(game, 64, seed=3)
     stones = game.stones

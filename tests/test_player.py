@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from gonet import player as player_module
-from gonet.board import Board
 from gonet.coords import BLACK, WHITE, vertex_to_idx
 from gonet.game import Game
 from gonet.nets import PolicyConfig, PolicyNet
@@ -75,10 +74,7 @@ def policy(favourite: str = "A9") -> FixedPolicy:
 def position(art: str, to_move: int, komi: float = 7.5, opponent_move: str | None = None) -> Game:
     """A game whose stones are the ASCII art (X = Black) as setup stones, then the
     opponent's ``opponent_move`` (a vertex or "pass"), if any, with ``to_move`` to play."""
-    game = Game(9, komi)
-    stones = Board.from_ascii(art).stones.reshape(-1)
-    game.place_setup([(int(colour), int(idx)) for idx, colour in enumerate(stones) if colour])
-    game.to_move = to_move
+    game = Game.from_ascii(art, to_move, komi)
     if opponent_move is not None:
         game.play(game.pass_idx if opponent_move == "pass" else v(opponent_move), -to_move)
     return game

@@ -15,14 +15,8 @@ from gonet.search import (COUNT, FIRST, MIX_SIGMA, MOVE, PRIOR, VALUE, VISITS, V
 
 
 def board(art: str, to_move: int = BLACK) -> Game:
-    """A 9x9 game from ASCII art (X black, O white, . empty; top row first)."""
-    rows = [r.split() for r in art.strip().splitlines()]
-    game = Game(len(rows), komi=0.0, superko=True)
-    stones = [(BLACK if c == "X" else WHITE, r * len(rows) + k)
-              for r, row in enumerate(rows) for k, c in enumerate(row) if c in "XO"]
-    game.place_setup(stones)
-    game.to_move = to_move
-    return game
+    """A game from ASCII art (X black, O white, . empty; top row first), no komi, superko on."""
+    return Game.from_ascii(art, to_move, komi=0.0, superko=True)
 
 
 def neighbours(idx: int, size: int) -> list[int]:
