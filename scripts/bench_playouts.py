@@ -2,13 +2,13 @@
 
 For one random position after move 100 of each game whose result gives a count (``B+3.5``),
 three estimates from ``--playouts`` single playouts, against the game's final margin: their
-mean area score (the search's score lead before), their majority score
+mean area score (what the search's score lead averages), their majority score
 (:func:`gonet.ownership.majority_score`), and the mean of the majority scores of groups of
-``--leaf-playouts`` (a score lead formed by counting at each leaf and averaging the leaves,
-here all one position; tried and dropped for its swings early in a game). Mean absolute error, correlation,
-the share of winners named, and the spread between two seeds. Then the spread of one leaf's
-two scores on the empty board (200 leaves of ``--leaf-playouts``), and the milliseconds of
-``--playouts`` playouts at moves 0, 100 and 200.
+``--leaf-playouts`` (a score lead counted at each leaf and averaged over leaves, here all
+one position; tried and dropped for its swings early in a game). Mean absolute error,
+correlation, the share of winners named, and the spread between two seeds. Then the spread
+of one leaf's two scores on the empty board (200 leaves of ``--leaf-playouts``), and the
+milliseconds of ``--playouts`` playouts at moves 0, 100 and 200.
 Results: docs/benchmarks.md ("Playouts that answer ataris").
 
     python scripts/bench_playouts.py ../shared/data/kgs/val --positions 300
